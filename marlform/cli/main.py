@@ -1,0 +1,72 @@
+"""The `marlform` command.
+
+Command groups live in their own modules and are registered in `GROUPS`.
+Each module imports only typer and rich at the top, and heavy libraries
+(torch, ray, pandas) inside the commands, so `marlform --help` stays fast.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+import typer
+
+from marlform import __version__
+from marlform.cli.output import err_console
+
+#: (name, module, help) of each command group; a module exposes `app: typer.Typer`.
+GROUPS: list[tuple[str, str, str]] = [
+    ("spec", "marlform.cli.spec", "Validate and price DeploymentSpecs."),
+]
+
+#: Single commands registered at the top level: (module, function name).
+COMMANDS: list[tuple[str, str]] = [
+    ("marlform.cli.demo", "demo"),
+]
+
+app = typer.Typer(
+    name="marlform",
+    help=(
+        "Cooperating RL agents whose provisioning decisions become reviewable Terraform plans "
+        "for Google Cloud.\n\nPlatform teams plan, read and approve; researchers evaluate; "
+        "operators roll agents out stage by stage. Every command that reports takes --json."
+    ),
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"marlform {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
+) -> None:
+    """marlform."""
+
+
+for name, module, help_text in GROUPS:
+    app.add_typer(importlib.import_module(module).app, name=name, help=help_text)
+for module, function in COMMANDS:
+    app.command(name=function.replace("_", "-"))(getattr(importlib.import_module(module), function))
+
+
+def run() -> None:
+    """Console-script entry: known errors become a message and an exit code, not a traceback."""
+    from gcp.errors import MarlformError
+
+    try:
+        app()
+    except MarlformError as exc:
+        err_console.print(f"[bold red]error:[/] {exc}", highlight=False)
+        raise SystemExit(exc.exit_code) from None
+    except KeyboardInterrupt:
+        err_console.print("interrupted")
+        raise SystemExit(130) from None

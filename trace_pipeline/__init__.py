@@ -1,0 +1,1 @@
+"""marlform: trace_pipeline."""
