@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint clean-venv
+.PHONY: demo test lint docs clean-venv
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -25,3 +25,7 @@ lint: $(STAMP)
 
 clean-venv:
 	rm -rf $(VENV)
+
+# Regenerate docs/cli.md from the CLI itself (a test checks it is current).
+docs: $(STAMP)
+	$(BIN)/python -m marlform.cli.docgen > docs/cli.md.tmp && mv docs/cli.md.tmp docs/cli.md

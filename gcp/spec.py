@@ -68,6 +68,7 @@ def _subnet_cidr(value: str) -> str | None:
 
 ServiceName = Annotated[str, _rule("name.rfc1035", lambda v: naming.rfc1035(v, naming.SERVICE_NAME_MAX))]
 ResourceName = Annotated[str, _rule("name.rfc1035", naming.rfc1035)]
+SqlInstanceName = Annotated[str, _rule("name.sql_instance", lambda v: naming.rfc1035(v, 98))]
 BucketName = Annotated[str, _rule("name.bucket", naming.bucket_name)]
 ProjectId = Annotated[str, _rule("name.project_id", naming.project_id)]
 Cidr = Annotated[str, _rule("cidr.invalid", _cidr)]
@@ -190,7 +191,7 @@ class Bucket(_Model):
 
 
 class Database(_Model):
-    name: ResourceName
+    name: SqlInstanceName
     database_version: DatabaseVersion = "POSTGRES_16"
     tier: SqlTierName
     availability_type: Literal["ZONAL", "REGIONAL"] = "ZONAL"

@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib
 
 import typer
+from rich.markup import escape
 
 from marlform import __version__
 from marlform.cli.output import err_console
@@ -65,7 +66,7 @@ def run() -> None:
     try:
         app()
     except MarlformError as exc:
-        err_console.print(f"[bold red]error:[/] {exc}", highlight=False)
+        err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
         raise SystemExit(exc.exit_code) from None
     except KeyboardInterrupt:
         err_console.print("interrupted")

@@ -20,6 +20,7 @@ def print_json(data: Any) -> None:
 def fail(message: str, code: int = 2) -> None:
     """Print a clean error (no traceback) and exit non-zero."""
     import typer
+    from rich.markup import escape
 
-    err_console.print(f"[bold red]error:[/] {message}", highlight=False, markup=True)
+    err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
     raise typer.Exit(code)
