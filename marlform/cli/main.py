@@ -18,6 +18,7 @@ from marlform.cli.output import err_console
 #: (name, module, help) of each command group; a module exposes `app: typer.Typer`.
 GROUPS: list[tuple[str, str, str]] = [
     ("spec", "marlform.cli.spec", "Validate and price DeploymentSpecs."),
+    ("gcp", "marlform.cli.gcp", "Observe, inventory and validate a real GCP project; IAM roles."),
 ]
 
 #: Single commands registered at the top level: (module, function name).
