@@ -18,6 +18,8 @@ from marlform.cli.output import err_console
 #: (name, module, help) of each command group; a module exposes `app: typer.Typer`.
 GROUPS: list[tuple[str, str, str]] = [
     ("spec", "marlform.cli.spec", "Validate and price DeploymentSpecs."),
+    ("trace", "marlform.cli.trace", "Google cluster traces: fetch, prepare, profile, show."),
+    ("workload", "marlform.cli.workload", "Generate seeded workloads from profiles or traces."),
     ("gcp", "marlform.cli.gcp", "Observe, inventory and validate a real GCP project; IAM roles."),
 ]
 

@@ -1,0 +1,109 @@
+"""Benchmark: preparing 2011 task_events parts (DuckDB pipeline) vs a plain pandas baseline.
+
+For 1 part and for all 5 parts of the shared sample, each engine runs in a
+fresh subprocess (so peak RSS is its own), three times; we print the median
+rows/s, the median peak RSS and the ratio to pandas measured in the same run.
+The baseline is pandas `read_csv` of every part plus one `groupby` (window,
+class) of event counts and requests: less work than the pipeline, which also
+follows every task's lifecycle across parts.
+
+    .venv/bin/python benchmarks/trace_prepare.py [--json] [--repeats 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+SAMPLE = Path(os.environ.get("MARLFORM_SHARED", REPO.parent / "shared")) / \
+    "data/google-cluster-sample/clusterdata-2011-2/task_events"
+
+CHILD = r"""
+import json, resource, sys, time, tempfile
+from pathlib import Path
+engine, root = sys.argv[1], Path(sys.argv[2])
+files = sorted((root / "task_events").glob("*.csv.gz"))
+# Imports happen before the clock starts, for both engines: we time the work.
+import duckdb, numpy as np, pandas as pd
+from trace_pipeline.prepare import prepare
+from trace_pipeline.schema import COLUMNS_2011
+start = time.perf_counter()
+if engine == "duckdb":
+    with tempfile.TemporaryDirectory() as cache:
+        meta = prepare(root, cache_dir=cache, memory_limit=sys.argv[3]).meta
+    rows = meta["tables"]["task_events"]["rows"]
+else:
+    names = [n for n, _, _ in COLUMNS_2011["task_events"]]
+    frame = pd.concat([pd.read_csv(f, header=None, names=names) for f in files])
+    frame["window"] = frame["time"] // 300_000_000
+    frame["cls"] = np.where(frame.priority <= 1, "best_effort", np.where(
+        (frame.priority >= 9) | (frame.scheduling_class >= 2), "production", "batch"))
+    frame["arrival"] = frame.event_type == 0
+    frame["scheduled_cpu"] = frame.cpu_request.where(frame.event_type == 1, 0.0)
+    frame.groupby(["window", "cls"]).agg(arrivals=("arrival", "sum"), cpu=("scheduled_cpu", "sum"))
+    rows = len(frame)
+seconds = time.perf_counter() - start
+peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+print(json.dumps({"rows": rows, "seconds": seconds, "peak_mb": peak_mb}))
+"""
+
+
+def run_child(engine: str, root: Path, memory_limit: str) -> dict:
+    out = subprocess.run([sys.executable, "-c", CHILD, engine, str(root), memory_limit], check=True,
+                         capture_output=True, text=True, cwd=REPO,
+                         env={**os.environ, "PYTHONPATH": str(REPO)})
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--json", action="store_true")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--memory-limit", default="256MB", help="DuckDB memory_limit (it spills past it)")
+    args = parser.parse_args()
+    parts = sorted(SAMPLE.glob("part-*.csv.gz"))
+    if len(parts) < 5:
+        sys.exit(f"need the 5 task_events parts under {SAMPLE}")
+    results = []
+    for count in (1, 5):
+        with tempfile.TemporaryDirectory() as tmp:
+            root = Path(tmp)
+            (root / "task_events").mkdir()
+            for part in parts[:count]:
+                (root / "task_events" / part.name).symlink_to(part)
+            for engine in ("duckdb", "pandas"):
+                runs = [run_child(engine, root, args.memory_limit) for _ in range(args.repeats)]
+                seconds = statistics.median(r["seconds"] for r in runs)
+                results.append({"parts": count, "engine": engine, "rows": runs[0]["rows"],
+                                "seconds": round(seconds, 3),
+                                "rows_per_s": round(runs[0]["rows"] / seconds),
+                                "peak_mb": round(statistics.median(r["peak_mb"] for r in runs), 1)})
+    by = {(r["parts"], r["engine"]): r for r in results}
+    summary = {
+        "results": results,
+        "speedup_vs_pandas": {n: round(by[(n, "duckdb")]["rows_per_s"] / by[(n, "pandas")]["rows_per_s"], 2)
+                              for n in (1, 5)},
+        "peak_growth_5_vs_1": {e: round(by[(5, e)]["peak_mb"] / by[(1, e)]["peak_mb"], 2)
+                               for e in ("duckdb", "pandas")},
+        "cores": os.cpu_count(), "repeats": args.repeats, "memory_limit": args.memory_limit,
+    }
+    if args.json:
+        print(json.dumps(summary, indent=2))
+        return
+    print(f"{'parts':>5} {'engine':>7} {'rows':>9} {'median s':>9} {'rows/s':>10} {'peak MB':>8}")
+    for r in results:
+        print(f"{r['parts']:>5} {r['engine']:>7} {r['rows']:>9} {r['seconds']:>9} "
+              f"{r['rows_per_s']:>10} {r['peak_mb']:>8}")
+    print(f"speed-up vs pandas (rows/s): {summary['speedup_vs_pandas']}")
+    print(f"peak RSS, 5 parts / 1 part: {summary['peak_growth_5_vs_1']}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,382 @@
+"""Preprocessing: trace tables -> 5-minute windows per workload class, cached as parquet.
+
+Each window holds CPU and memory requested (from task lifecycles), CPU and
+memory used (task_usage / instance_usage), task arrivals, evictions and
+failures, and the cell's machine capacity and removals. Requested resources are
+time-weighted averages over the window of the requests of the tasks running in
+it: a task runs from SCHEDULE (or UPDATE_RUNNING) to its next event, so a task
+that runs across part boundaries is counted once, in every window it touches.
+
+DuckDB does the work: it streams the files, uses every core, and spills to disk
+past `memory_limit`, so memory stays bounded for inputs of many GB. The output
+lives in `<cache>/<key>/`, where the key hashes the input manifest and the
+pipeline options; the folder appears by one rename only once everything
+succeeded, so a failed run leaves no partial cache behind.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from gcp.files import atomic_write_json
+from trace_pipeline.errors import ConfigError, TraceError
+from trace_pipeline.manifest import file_checksums, manifest_hash
+from trace_pipeline.readers import (
+    MAX_BAD_FRACTION,
+    TableScan,
+    check_threshold,
+    find_tables,
+    stage_2011,
+    stage_2019,
+)
+from trace_pipeline.schema import (
+    AFTER_WINDOW_US,
+    CLASS_SQL_2011,
+    CLASS_SQL_2019,
+    PART_US_2011,
+    WINDOW_OPEN_US,
+    WINDOW_S,
+    WORKLOAD_CLASSES,
+    TraceVersion,
+)
+
+PIPELINE_VERSION = "1"
+W_US = WINDOW_S * 1_000_000
+WINDOWS_FILE = "windows.parquet"
+META_FILE = "meta.json"
+METRICS = ("cpu_requested", "memory_requested", "cpu_used", "memory_used", "arrivals",
+           "evictions", "failures", "machine_cpu_capacity", "machine_memory_capacity",
+           "machines", "machine_removals")
+
+#: Per version: which table plays which role, and how its rows map to one event vocabulary
+#: (the 2011 codes: 0 SUBMIT, 1 SCHEDULE, 2 EVICT, 3 FAIL, 4-6 end, 7 pending, 8 running update).
+_ROLES: dict[str, dict[str, str]] = {
+    "2011": {"tasks": "task_events", "usage": "task_usage", "machines": "machine_events"},
+    "2019": {"tasks": "instance_events", "usage": "instance_usage", "machines": "machine_events"},
+}
+_VIEWS: dict[str, dict[str, str]] = {
+    "2011": {
+        "tasks": f"SELECT job_id, task_index, time, event_type AS ev, cpu_request AS cpu, "
+                 f"memory_request AS mem, {CLASS_SQL_2011} AS cls FROM task_events",
+        "usage": "SELECT job_id, task_index, start_time, end_time, cpu_rate AS cpu, "
+                 "canonical_memory AS mem FROM task_usage",
+        "machines": "SELECT machine_id, time, event_type AS ev, cpus, memory FROM machine_events",
+    },
+    "2019": {
+        "tasks": "SELECT collection_id AS job_id, instance_index AS task_index, time, "
+                 "CASE event_type WHEN 0 THEN 0 WHEN 3 THEN 1 WHEN 4 THEN 2 WHEN 5 THEN 3 "
+                 "WHEN 6 THEN 4 WHEN 7 THEN 5 WHEN 8 THEN 6 WHEN 10 THEN 8 ELSE 7 END AS ev, "
+                 "cpu_request AS cpu, memory_request AS mem, "
+                 f"CASE WHEN priority IS NULL THEN NULL ELSE {CLASS_SQL_2019} END AS cls "
+                 "FROM instance_events",
+        "usage": "SELECT collection_id AS job_id, instance_index AS task_index, start_time, "
+                 "end_time, avg_cpus AS cpu, avg_memory AS mem FROM instance_usage",
+        "machines": "SELECT machine_id, time, event_type - 1 AS ev, cpus, memory "
+                    "FROM machine_events",
+    },
+}
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A prepared trace: the parquet of windows, its metadata, and whether it came from cache."""
+
+    path: Path
+    meta: dict[str, Any]
+    cached: bool
+
+    @property
+    def windows(self) -> Path:
+        return self.path / WINDOWS_FILE
+
+
+def default_cache() -> Path:
+    return Path(os.environ.get("MARLFORM_TRACE_CACHE", "~/.cache/marlform/traces")).expanduser()
+
+
+def prepare(
+    root: str | Path,
+    *,
+    version: TraceVersion = "2011",
+    cache_dir: str | Path | None = None,
+    max_bad_fraction: float = MAX_BAD_FRACTION,
+    memory_limit: str = "1GB",
+    threads: int | None = None,
+) -> Prepared:
+    """Prepare the trace under `root` (bucket layout), or return the cached result at once."""
+    root = Path(root)
+    if version not in _ROLES:
+        raise ConfigError(f"trace version must be 2011 or 2019, got {version!r}")
+    if not root.is_dir():
+        raise ConfigError(f"{root}: not a folder")
+    tables = find_tables(root, version)
+    if not tables:
+        raise ConfigError(f"{root}: no {version} trace tables found (expected the bucket layout)")
+    used = set(_ROLES[version].values())  # job_events / collection_events are read, not aggregated
+    files = sorted(p for table, paths in tables.items() if table in used for p in paths)
+    inputs = file_checksums(root, files)
+    key = manifest_hash({"inputs": inputs, "version": version, "pipeline": PIPELINE_VERSION,
+                         "window_s": WINDOW_S, "classes": [CLASS_SQL_2011, CLASS_SQL_2019]})[:16]
+    cache = Path(cache_dir) if cache_dir is not None else default_cache()
+    final = cache / key
+    if (final / META_FILE).is_file() and (final / WINDOWS_FILE).is_file():
+        return Prepared(final, json.loads((final / META_FILE).read_text()), cached=True)
+
+    build = cache / f".build-{key}-{os.getpid()}"
+    shutil.rmtree(build, ignore_errors=True)
+    build.mkdir(parents=True)
+    try:
+        meta = _build(build, root, version, tables, max_bad_fraction, memory_limit, threads)
+        meta.update(key=key, inputs=inputs, root=str(root))
+        atomic_write_json(build / META_FILE, meta)
+        try:
+            os.replace(build, final)
+        except OSError:  # another run finished the same key first; theirs is as good
+            if not (final / META_FILE).is_file():
+                raise
+    finally:
+        shutil.rmtree(build, ignore_errors=True)
+    return Prepared(final, json.loads((final / META_FILE).read_text()), cached=False)
+
+
+def _build(build: Path, root: Path, version: str, tables: dict[str, list[Path]],
+           max_bad_fraction: float, memory_limit: str, threads: int | None) -> dict[str, Any]:
+    import duckdb
+
+    started = time.perf_counter()
+    # In memory, but bounded: past memory_limit DuckDB spills to temp_directory.
+    con = duckdb.connect(":memory:", config={
+        "memory_limit": memory_limit, "threads": threads or os.cpu_count() or 1,
+        "temp_directory": str(build / "spill"), "preserve_insertion_order": False,
+    })
+    try:
+        stage = stage_2011 if version == "2011" else stage_2019
+        scans: list[TableScan] = []
+        roles = _ROLES[version]
+        present = {role for role, table in roles.items() if table in tables}
+        for role in sorted(present):
+            scans.append(stage(con, roles[role], tables[roles[role]], roles[role]))
+        check_threshold(scans, max_bad_fraction)
+        for role in present:
+            con.execute(f"CREATE VIEW v_{role} AS {_VIEWS[version][role]}")
+        start_us, end_us = _coverage(con, version, tables, present)
+        w0, w1 = math.ceil(start_us / W_US), end_us // W_US - 1
+        if w1 < w0:
+            raise TraceError(f"{root}: the input covers less than one {WINDOW_S} s window")
+        _aggregate(con, present, start_us, end_us, w0, w1)
+        out = build / WINDOWS_FILE
+        con.execute(f"COPY windows TO '{out}' (FORMAT parquet, COMPRESSION zstd)")
+        stats = {scan.table: {**scan.to_dict(), **_table_stats(con, roles, scan.table)}
+                 for scan in scans}
+        unclassified = (con.execute("SELECT coalesce(sum(n), 0) FROM usage_unclassified")
+                        .fetchone()[0] if "usage" in present else 0)
+    finally:
+        con.close()
+    shutil.rmtree(build / "spill", ignore_errors=True)
+    return {
+        "pipeline_version": PIPELINE_VERSION, "version": version, "window_s": WINDOW_S,
+        "windows": [w0, w1], "start_s": w0 * WINDOW_S, "end_s": (w1 + 1) * WINDOW_S,
+        "coverage_us": [start_us, end_us], "classes": list(WORKLOAD_CLASSES),
+        "tables": stats, "usage_unclassified_rows": int(unclassified),
+        "seconds": round(time.perf_counter() - started, 3),
+        "notes": _notes(version, tables, present),
+    }
+
+
+def _coverage(con: Any, version: str, tables: dict[str, list[Path]],
+              present: set[str]) -> tuple[int, int]:
+    """The time range the task tables cover: by part number for 2011, else by event times."""
+    if version == "2011" and "tasks" in present:
+        parts = [re.search(r"part-(\d+)-of-(\d+)", p.name) for p in tables["task_events"]]
+        if all(parts):
+            numbers = [int(m.group(1)) for m in parts]  # type: ignore[union-attr]
+            return (int(WINDOW_OPEN_US + min(numbers) * PART_US_2011),
+                    int(WINDOW_OPEN_US + (max(numbers) + 1) * PART_US_2011))
+    bounds = []
+    for role, column in (("tasks", "time"), ("machines", "time"), ("usage", "start_time")):
+        if role in present:
+            bounds.append(con.execute(
+                f"SELECT min({column}), max({column}) FROM v_{role} "
+                f"WHERE {column} > 0 AND {column} < {AFTER_WINDOW_US}").fetchone())
+    lows = [b[0] for b in bounds if b[0] is not None]
+    highs = [b[1] for b in bounds if b[1] is not None]
+    if not lows:
+        raise TraceError("the input has no timed rows inside the trace window")
+    return max(WINDOW_OPEN_US, min(lows)), max(highs) + 1
+
+
+def _levels(runs: str, value_cols: list[str], w0: int, w1: int, groups: str) -> str:
+    """Time-weighted mean per window of a step function given as [t, t_next) runs.
+
+    Each run adds its values at t and removes them at t_next; window edges are
+    inserted as zero changes, so a cumulative sum integrates exactly per window.
+    """
+    adds = ", ".join(f"{c} AS {c}" for c in value_cols)
+    subs = ", ".join(f"-{c} AS {c}" for c in value_cols)
+    zeros = ", ".join(f"0.0 AS {c}" for c in value_cols)
+    sums = ", ".join(f"sum({c}) AS {c}" for c in value_cols)
+    cums = ", ".join(f"sum({c}) OVER o AS {c}" for c in value_cols)
+    means = ", ".join(f"greatest(sum({c} * (ts_next - ts)) / {W_US}, 0) AS {c}" for c in value_cols)
+    return f"""
+        WITH d AS (
+            SELECT cls, t AS ts, {adds} FROM {runs}
+            UNION ALL SELECT cls, t_next, {subs} FROM {runs}
+            UNION ALL SELECT g.cls, r.w * {W_US}, {zeros}
+                FROM range({w0}, {w1 + 2}) r(w), ({groups}) g(cls)
+        ), a AS (SELECT cls, ts, {sums} FROM d GROUP BY ALL),
+        l AS (SELECT cls, ts, {cums}, lead(ts) OVER (PARTITION BY cls ORDER BY ts) AS ts_next
+              FROM a WINDOW o AS (PARTITION BY cls ORDER BY ts ROWS UNBOUNDED PRECEDING))
+        SELECT cls, (ts // {W_US})::BIGINT AS w, {means} FROM l
+        WHERE ts_next IS NOT NULL AND ts >= {w0 * W_US} AND ts < {(w1 + 1) * W_US} GROUP BY ALL"""
+
+
+def _runs(view: str, key: str, running: str, values: str, start_us: int, end_us: int,
+          rank: str) -> str:
+    """Intervals [t, t_next) during which an entity (task, machine) holds `values`."""
+    clamp = f"least(greatest(time, {start_us}), {end_us})"
+    return f"""
+        WITH e AS (
+            SELECT ev, {clamp} AS t, lead({clamp}, 1, {end_us}) OVER w AS t_next, {values}
+            FROM {view}
+            WINDOW w AS (PARTITION BY {key} ORDER BY time, {rank}
+                         ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
+        ) SELECT * FROM e WHERE {running} AND t_next > t"""
+
+
+def _aggregate(con: Any, present: set[str], start_us: int, end_us: int, w0: int, w1: int) -> None:
+    classes = " UNION ALL ".join(f"SELECT '{c}'" for c in WORKLOAD_CLASSES)
+    grid = f"SELECT r.w, g.cls FROM range({w0}, {w1 + 1}) r(w), ({classes}) g(cls)"
+    if "tasks" in present:
+        # Same-time events: an end comes before a new SUBMIT, which comes before SCHEDULE.
+        rank = "CASE WHEN ev BETWEEN 2 AND 6 THEN 0 WHEN ev = 0 THEN 1 WHEN ev = 7 THEN 2 " \
+               "WHEN ev = 1 THEN 3 ELSE 4 END"
+        values = ("coalesce(last_value(cpu IGNORE NULLS) OVER w, 0) AS cpu, "
+                  "coalesce(last_value(mem IGNORE NULLS) OVER w, 0) AS mem, "
+                  "last_value(cls IGNORE NULLS) OVER w AS cls")
+        con.execute("CREATE TEMP TABLE task_runs AS " + _runs(
+            "v_tasks", "job_id, task_index", "ev IN (1, 8) AND cls IS NOT NULL", values,
+            start_us, end_us, rank))
+        con.execute("CREATE TEMP TABLE req AS " + _levels("task_runs", ["cpu", "mem"], w0, w1, classes))
+        # An event counts in the class the task has at that event.
+        con.execute(f"""CREATE TEMP TABLE events AS SELECT cls, (time // {W_US})::BIGINT AS w,
+            count(*) FILTER (ev = 0) AS arrivals, count(*) FILTER (ev = 2) AS evictions,
+            count(*) FILTER (ev = 3) AS failures
+            FROM v_tasks WHERE time > 0 AND time < {AFTER_WINDOW_US} AND cls IS NOT NULL
+            GROUP BY ALL""")
+    if "usage" in present:
+        if "tasks" in present:  # usage rows carry no priority: a task's class is its latest one
+            con.execute("CREATE TEMP TABLE task_class AS SELECT job_id, task_index, "
+                        "arg_max(cls, time) FILTER (cls IS NOT NULL) AS cls FROM v_tasks GROUP BY ALL")
+        join = ("LEFT JOIN task_class c USING (job_id, task_index)" if "tasks" in present
+                else "LEFT JOIN (SELECT NULL::BIGINT AS job_id, NULL::BIGINT AS task_index, "
+                     "NULL::VARCHAR AS cls) c USING (job_id, task_index)")
+        con.execute(f"""CREATE TEMP TABLE usage_w AS
+            WITH u AS (SELECT *, unnest(range(start_time // {W_US}, (end_time - 1) // {W_US} + 1)) AS w
+                       FROM v_usage WHERE end_time > start_time AND end_time < {AFTER_WINDOW_US})
+            SELECT c.cls, u.w, sum(coalesce(u.cpu, 0) * (least(u.end_time, (u.w + 1) * {W_US})
+                     - greatest(u.start_time, u.w * {W_US}))) / {W_US} AS cpu,
+                   sum(coalesce(u.mem, 0) * (least(u.end_time, (u.w + 1) * {W_US})
+                     - greatest(u.start_time, u.w * {W_US}))) / {W_US} AS mem,
+                   count(*) AS n
+            FROM u {join} GROUP BY ALL""")
+        con.execute("CREATE TEMP TABLE usage_unclassified AS SELECT n FROM usage_w WHERE cls IS NULL")
+        con.execute("CREATE TEMP TABLE usage_span AS SELECT min(w) AS lo, max(w) AS hi FROM usage_w")
+    if "machines" in present:
+        rank = "CASE ev WHEN 1 THEN 0 WHEN 0 THEN 1 ELSE 2 END"
+        values = ("coalesce(last_value(cpus IGNORE NULLS) OVER w, 0) AS cpus, "
+                  "coalesce(last_value(memory IGNORE NULLS) OVER w, 0) AS memory, "
+                  "1.0 AS machines, 'cell' AS cls")
+        con.execute("CREATE TEMP TABLE machine_runs AS " + _runs(
+            "v_machines", "machine_id", "ev IN (0, 2)", values, start_us, end_us, rank))
+        con.execute("CREATE TEMP TABLE cap AS " + _levels(
+            "machine_runs", ["cpus", "memory", "machines"], w0, w1, "SELECT 'cell'"))
+        con.execute(f"""CREATE TEMP TABLE removals AS SELECT (time // {W_US})::BIGINT AS w,
+            count(*) AS n FROM v_machines WHERE ev = 1 AND time > 0 AND time < {AFTER_WINDOW_US}
+            GROUP BY ALL""")
+
+    def col(role: str, expr: str, name: str) -> str:
+        return f"{expr} AS {name}" if role in present else f"NULL::DOUBLE AS {name}"
+
+    used = "CASE WHEN g.w BETWEEN s.lo AND s.hi THEN coalesce({}, 0) END"
+    con.execute(f"""CREATE TEMP TABLE windows AS SELECT
+        g.w AS window, g.w * {WINDOW_S} AS time_s, g.cls AS workload_class,
+        {col("tasks", "coalesce(req.cpu, 0)", "cpu_requested")},
+        {col("tasks", "coalesce(req.mem, 0)", "memory_requested")},
+        {col("usage", used.format("uw.cpu"), "cpu_used")},
+        {col("usage", used.format("uw.mem"), "memory_used")},
+        {col("tasks", "coalesce(ev.arrivals, 0)", "arrivals")},
+        {col("tasks", "coalesce(ev.evictions, 0)", "evictions")},
+        {col("tasks", "coalesce(ev.failures, 0)", "failures")},
+        {col("machines", "cap.cpus", "machine_cpu_capacity")},
+        {col("machines", "cap.memory", "machine_memory_capacity")},
+        {col("machines", "cap.machines", "machines")},
+        {col("machines", "coalesce(rm.n, 0)", "machine_removals")}
+        FROM ({grid}) g
+        {"LEFT JOIN req ON req.w = g.w AND req.cls = g.cls" if "tasks" in present else ""}
+        {"LEFT JOIN events ev ON ev.w = g.w AND ev.cls = g.cls" if "tasks" in present else ""}
+        {"LEFT JOIN usage_w uw ON uw.w = g.w AND uw.cls = g.cls CROSS JOIN usage_span s"
+         if "usage" in present else ""}
+        {"LEFT JOIN cap ON cap.w = g.w LEFT JOIN removals rm ON rm.w = g.w"
+         if "machines" in present else ""}
+        ORDER BY g.w, g.cls""")
+
+
+def _table_stats(con: Any, roles: dict[str, str], table: str) -> dict[str, Any]:
+    """Row time span and event-type counts of a staged table, for the summary and tests."""
+    column = "start_time" if table.endswith("usage") else "time"
+    lo, hi, at_zero = con.execute(
+        f"SELECT min({column}) FILTER ({column} > 0 AND {column} < {AFTER_WINDOW_US}), "
+        f"max({column}) FILTER ({column} > 0 AND {column} < {AFTER_WINDOW_US}), "
+        f"count(*) FILTER ({column} = 0) FROM {table}").fetchone()
+    stats: dict[str, Any] = {"time_min_s": None if lo is None else lo / 1e6,
+                             "time_max_s": None if hi is None else hi / 1e6,
+                             "rows_at_time_zero": at_zero}
+    if not table.endswith("usage"):
+        counts = con.execute(f"SELECT event_type, count(*) FROM {table} GROUP BY 1 ORDER BY 1")
+        stats["event_counts"] = {str(k): v for k, v in counts.fetchall()}
+    return stats
+
+
+def _notes(version: str, tables: dict[str, list[Path]], present: set[str]) -> list[str]:
+    notes = []
+    if "tasks" not in present:
+        notes.append(f"no {_ROLES[version]['tasks']}: requested resources and events are missing")
+    elif version == "2011" and not any("part-00000-" in p.name for p in tables["task_events"]):
+        notes.append("task_events does not start at part 0: tasks scheduled before the first "
+                     "part are not in requested resources")
+    if "usage" not in present:
+        notes.append(f"no {_ROLES[version]['usage']}: used resources are missing")
+    return notes
+
+
+def read_windows(trace: str | Path) -> Any:
+    """The windows table (pandas) of a prepared trace: its cache folder or its parquet."""
+    import pyarrow.parquet as pq
+
+    path = Path(trace)
+    path = path / WINDOWS_FILE if path.is_dir() else path
+    if not path.is_file():
+        raise ConfigError(f"{trace}: not a prepared trace (no {WINDOWS_FILE}); run `marlform trace prepare`")
+    return pq.read_table(path).to_pandas()
+
+
+def read_class_series(trace: str | Path, workload_class: str, metric: str) -> tuple[np.ndarray, int]:
+    """One class's metric per window, in time order, and the window length in seconds."""
+    frame = read_windows(trace)
+    if metric not in frame.columns:
+        raise ConfigError(f"{trace}: no column {metric!r}")
+    rows = frame[frame["workload_class"] == workload_class].sort_values("window")
+    values = rows[metric].to_numpy(dtype=np.float64)
+    if values.size == 0 or not np.all(np.isfinite(values)):
+        raise ConfigError(f"{trace}: {metric} of class {workload_class} is missing or incomplete")
+    return values, WINDOW_S

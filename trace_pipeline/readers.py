@@ -1,0 +1,286 @@
+"""Readers for the 2011 (headerless CSV.gz) and 2019 (JSON lines) trace tables.
+
+Rows are parsed by DuckDB into a staging table (streaming, all cores, bounded
+memory). Rows that cannot be parsed are not dropped silently: DuckDB's reject
+tables give file and line for wrong column counts and non-numeric fields; the
+rarer cases DuckDB cannot place (a missing mandatory field, a truncated gzip
+stream, bad JSON) are located by a plain Python pass over only the file concerned.
+Missing optional values stay NULL.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import json
+import re
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from trace_pipeline.errors import FormatMismatchError, MalformedInputError
+from trace_pipeline.schema import COLUMNS_2011, COLUMNS_2019, TABLES, TraceVersion
+
+#: How many problems a report keeps verbatim (all are counted).
+KEEP_PROBLEMS = 20
+#: Default threshold: more than this share of malformed rows in a table is an error.
+MAX_BAD_FRACTION = 1e-3
+
+
+@dataclass(frozen=True)
+class Problem:
+    file: str
+    line: int | None
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line if self.line is not None else '?'}: {self.reason}"
+
+
+@dataclass
+class TableScan:
+    """What reading one table found: good rows, malformed rows, and where."""
+
+    table: str
+    files: list[str]
+    rows: int = 0
+    bad: int = 0
+    problems: list[Problem] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"table": self.table, "files": self.files, "rows": self.rows, "bad": self.bad,
+                "problems": [str(p) for p in self.problems]}
+
+
+def find_tables(root: Path, version: TraceVersion) -> dict[str, list[Path]]:
+    """Trace files under `root`, laid out as in the bucket: 2011 `<table>/part-*.csv.gz`,
+    2019 `<table>-*.json.gz` (or either nested one level down, e.g. `<bucket>/...`)."""
+    found: dict[str, list[Path]] = {}
+    for table in TABLES[version]:
+        if version == "2011":
+            patterns = [f"{table}/*.csv.gz", f"{table}/*.csv", f"*/{table}/*.csv.gz", f"*/{table}/*.csv"]
+        else:
+            patterns = [f"{table}-*.json.gz", f"{table}-*.json", f"*/{table}-*.json.gz", f"*/{table}-*.json"]
+        files = sorted({p for pattern in patterns for p in root.glob(pattern) if p.is_file()})
+        if files:
+            found[table] = files
+    return found
+
+
+def _open_text(path: Path) -> io.TextIOBase:
+    if path.name.endswith(".gz"):
+        return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8", errors="replace", newline="")
+    return open(path, encoding="utf-8", errors="replace", newline="")
+
+
+def first_line(path: Path) -> str:
+    try:
+        with _open_text(path) as handle:
+            return handle.readline()
+    except (OSError, EOFError, zlib.error) as exc:
+        raise MalformedInputError(f"{path}:1: cannot read ({exc})") from None
+
+
+def sniff_2011(path: Path, table: str) -> bool:
+    """Check that a file given as a 2011 table looks like one; True if it has a header line.
+
+    The official files have no header; copies passed around often add one (the
+    shared task_usage sample does), so a first line of column names is skipped.
+    """
+    line = first_line(path).strip()
+    if line.startswith("{"):
+        raise FormatMismatchError(
+            f"{path}:1: this is JSON lines (the 2019 trace format), but it was given as the "
+            f"2011 table {table} (headerless CSV); pass --version 2019"
+        )
+    head = line.split(",", 1)[0]
+    return bool(line) and not re.fullmatch(r"-?\d+", head) and not re.fullmatch(r"\d+(\.\d*)?", head)
+
+
+def sniff_2019(path: Path, table: str) -> None:
+    line = first_line(path).strip()
+    if line and not line.startswith("{"):
+        raise FormatMismatchError(
+            f"{path}:1: this is not JSON lines, but it was given as the 2019 table {table}; "
+            "2011 files are headerless CSV (pass --version 2011)"
+        )
+
+
+def stage_2011(con: Any, table: str, files: list[Path], dest: str) -> TableScan:
+    """Parse a 2011 table into DuckDB table `dest`; count and locate malformed rows."""
+    import duckdb
+
+    scan = TableScan(table, [str(f) for f in files])
+    columns = COLUMNS_2011[table]
+    groups: dict[bool, list[str]] = {}
+    for path in files:
+        groups.setdefault(sniff_2011(path, table), []).append(str(path))
+    spec = "{" + ", ".join(f"'{name}': '{kind}'" for name, kind, _ in columns) + "}"
+    selects = [
+        f"SELECT * FROM read_csv({files_sql}, columns={spec}, header={str(header).lower()}, "
+        f"auto_detect=false, delim=',', quote='\"', escape='\"', store_rejects=true, "
+        f"rejects_table='rej_{dest}_{i}', rejects_scan='rejscan_{dest}_{i}', filename=true)"
+        for i, (header, paths) in enumerate(groups.items())
+        for files_sql in ["[" + ", ".join(_quote(p) for p in paths) + "]"]
+    ]
+    try:
+        con.execute(f"CREATE OR REPLACE TABLE {dest} AS " + " UNION ALL ".join(selects))
+    except duckdb.IOException as exc:
+        raise _gzip_error(files, exc) from None
+    for i in range(len(groups)):
+        rejects = con.execute(
+            f"SELECT s.file_path, e.line, any_value(e.error_type), any_value(e.error_message) "
+            f"FROM rej_{dest}_{i} e JOIN rejscan_{dest}_{i} s USING (scan_id, file_id) "
+            "GROUP BY ALL ORDER BY 1, 2"
+        ).fetchall()
+        scan.bad += len(rejects)
+        scan.problems += [Problem(f, int(line), f"{kind.lower()}: {msg}")
+                          for f, line, kind, msg in rejects[:KEEP_PROBLEMS]]
+    mandatory = [name for name, _, required in columns if required]
+    missing = " OR ".join(f"{name} IS NULL" for name in mandatory)
+    bad_files = con.execute(
+        f"SELECT filename, count(*) FROM {dest} WHERE {missing} GROUP BY 1 ORDER BY 1"
+    ).fetchall()
+    if bad_files:
+        con.execute(f"DELETE FROM {dest} WHERE {missing}")
+        for name, count in bad_files:
+            scan.bad += count
+            scan.problems += list(_missing_mandatory(Path(name), table))[:KEEP_PROBLEMS]
+    scan.problems = scan.problems[:KEEP_PROBLEMS]
+    scan.rows = con.execute(f"SELECT count(*) FROM {dest}").fetchone()[0]
+    return scan
+
+
+def stage_2019(con: Any, table: str, files: list[Path], dest: str) -> TableScan:
+    """Parse a 2019 JSON-lines table into DuckDB table `dest` (int64 strings cast, nested flattened)."""
+    import duckdb
+
+    scan = TableScan(table, [str(f) for f in files])
+    for path in files:
+        sniff_2019(path, table)
+    columns = COLUMNS_2019[table]
+    raw: dict[str, str] = {}
+    for _, json_path, kind in columns:
+        top, _, sub = json_path.partition(".")
+        if sub:
+            raw[top] = "STRUCT(cpus DOUBLE, memory DOUBLE)"
+        else:
+            raw[top] = "DOUBLE" if kind == "DOUBLE" else "VARCHAR"
+    spec = "{" + ", ".join(f"'{k}': '{v}'" for k, v in raw.items()) + "}"
+    select = ", ".join(
+        f"TRY_CAST({_json_ref(json_path)} AS {kind}) AS {name}" for name, json_path, kind in columns
+    )
+    source = f"read_json([{', '.join(_quote(str(p)) for p in files)}], format='newline_delimited', " \
+             f"columns={spec}, filename=true)"
+    # A value that was present but did not convert (e.g. "time": "soon") makes the row malformed.
+    broken = " OR ".join(
+        f"({_json_ref(jp)} IS NOT NULL AND TRY_CAST({_json_ref(jp)} AS {kind}) IS NULL)"
+        for _, jp, kind in columns if kind != "VARCHAR"
+    )
+    try:
+        con.execute(f"CREATE OR REPLACE TABLE {dest} AS "
+                    f"SELECT {select}, filename, ({broken}) AS _broken FROM {source}")
+    except (duckdb.InvalidInputException, duckdb.ConversionException) as exc:
+        problems = [p for path in files for p in _json_problems(path, table)]
+        raise MalformedInputError(
+            f"{table}: {len(problems)} malformed JSON line(s); first: "
+            f"{problems[0] if problems else exc}", [str(p) for p in problems[:KEEP_PROBLEMS]]
+        ) from None
+    except duckdb.IOException as exc:
+        raise _gzip_error(files, exc) from None
+    for name, count in con.execute(
+        f"SELECT filename, count(*) FROM {dest} WHERE _broken GROUP BY 1 ORDER BY 1"
+    ).fetchall():
+        scan.bad += count
+        scan.problems += list(_json_problems(Path(name), table))[:KEEP_PROBLEMS]
+    con.execute(f"DELETE FROM {dest} WHERE _broken")
+    con.execute(f"ALTER TABLE {dest} DROP COLUMN _broken")
+    scan.problems = scan.problems[:KEEP_PROBLEMS]
+    scan.rows = con.execute(f"SELECT count(*) FROM {dest}").fetchone()[0]
+    return scan
+
+
+def check_threshold(scans: list[TableScan], max_bad_fraction: float) -> None:
+    """Past the threshold, malformed rows become an error that names file and line."""
+    for scan in scans:
+        total = scan.rows + scan.bad
+        if scan.bad and scan.bad > max_bad_fraction * total:
+            listed = "\n".join(f"  - {p}" for p in scan.problems)
+            raise MalformedInputError(
+                f"{scan.table}: {scan.bad} of {total} rows are malformed "
+                f"({scan.bad / total:.2%} > threshold {max_bad_fraction:.2%}):\n{listed}",
+                [str(p) for p in scan.problems],
+            )
+
+
+def _json_ref(json_path: str) -> str:
+    top, _, sub = json_path.partition(".")
+    return f'"{top}".{sub}' if sub else f'"{top}"'
+
+
+def _quote(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _gzip_error(files: list[Path], exc: Exception) -> MalformedInputError:
+    """Name the file and the last good line of a gzip stream that DuckDB could not finish."""
+    for path in files:
+        if not path.name.endswith(".gz"):
+            continue
+        lines = 0
+        try:
+            with gzip.open(path, "rb") as handle:
+                for _ in handle:
+                    lines += 1
+        except (EOFError, OSError, zlib.error) as err:
+            return MalformedInputError(
+                f"{path}:{lines + 1}: truncated or corrupt gzip stream after line {lines} ({err})",
+                [f"{path}:{lines + 1}: {err}"],
+            )
+    return MalformedInputError(f"cannot read input: {exc}")
+
+
+def _missing_mandatory(path: Path, table: str) -> Iterator[Problem]:
+    columns = COLUMNS_2011[table]
+    with _open_text(path) as handle:
+        for number, row in enumerate(csv.reader(handle), start=1):
+            if len(row) != len(columns):
+                continue  # counted by DuckDB's rejects already
+            for value, (name, _, required) in zip(row, columns, strict=True):
+                if required and value == "":
+                    yield Problem(str(path), number, f"mandatory field {name!r} is empty")
+                    break
+
+
+def _json_problems(path: Path, table: str) -> Iterator[Problem]:
+    columns = COLUMNS_2019[table]
+    with _open_text(path) as handle:
+        for number, line in enumerate(handle, start=1):
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as exc:
+                yield Problem(str(path), number, f"invalid JSON ({exc.msg})")
+                continue
+            if not isinstance(row, dict):
+                yield Problem(str(path), number, "not a JSON object")
+                continue
+            for name, json_path, kind in columns:
+                value = row
+                for key in json_path.split("."):
+                    value = value.get(key) if isinstance(value, dict) else None
+                if value is not None and kind != "VARCHAR" and not _numeric(value, kind):
+                    yield Problem(str(path), number, f"{name}={value!r} is not {kind.lower()}")
+                    break
+
+
+def _numeric(value: Any, kind: str) -> bool:
+    if isinstance(value, bool):
+        return False
+    try:
+        int(value) if kind in ("BIGINT", "INTEGER") else float(value)
+    except (TypeError, ValueError):
+        return False
+    return True
