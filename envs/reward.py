@@ -1,0 +1,93 @@
+"""Multi-objective reward: local + shared global terms, normalised, penalised, dense-to-sparse.
+
+Scales (docs/simulator.md, "Reward"): cost in units of the budget's rate (-1 =
+spending exactly the budget), performance and reliability in [0, 1], carbon in
+units of the starting spec's carbon rate (-1 = as much as at the start). Every
+term is returned for `info`, so the reward can be decomposed in logs.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from envs.config import RewardConfig
+from envs.knobs import AGENTS
+from envs.topology import Topology
+
+TERMS = ("cost", "performance", "reliability", "sustainability")
+
+
+class RewardModel:
+    def __init__(self, topo: Topology, cfg: RewardConfig, entry_services: np.ndarray, step_s: float):
+        self.topo, self.cfg = topo, cfg
+        self.step_h = step_s / 3600.0
+        self.entries = entry_services
+        s = topo.n_services
+        d0, b0 = topo.net_node + 1, topo.net_node + 1 + topo.n_databases
+        calls = topo.calls[:s]
+        # services that call a database / a bucket: whose latency the database / storage agent affects
+        self.uses = {"database": calls[:, d0:b0].sum(axis=1) > 0, "storage": calls[:, b0:].sum(axis=1) > 0}
+        self.weights = np.array([cfg.cost, cfg.performance, cfg.reliability, cfg.sustainability])
+        self.edges = np.nonzero(topo.calls)
+
+    def reset(self, n: int, first) -> None:
+        self.carbon_ref = np.maximum(first.carbon_kg, 1e-9)
+        self.episode_sum = np.zeros(n)
+
+    def _mean(self, values: np.ndarray, where: np.ndarray) -> np.ndarray:
+        if not where.any():
+            return np.ones(values.shape[0])
+        return values[:, where].mean(axis=1)
+
+    def step(self, out, st, total_steps: int, truncated: np.ndarray):
+        topo, cfg = self.topo, self.cfg
+        s = topo.n_services
+        d0, b0 = topo.net_node + 1, topo.net_node + 1 + topo.n_databases
+        budget_step = topo.spec.budget_monthly_usd / topo.catalog.hours_per_month * self.step_h
+        perf_s = np.minimum(1.0, topo.slo_ms / np.maximum(out.latency[:, :s, 2], 1e-9))
+        weight = np.maximum(out.demand[:, self.entries], 1e-12)
+        weight = weight / weight.sum(axis=1, keepdims=True)
+        total_cost = out.cost
+        glob = {
+            "cost": -total_cost / budget_step,
+            "performance": (perf_s[:, self.entries] * weight).sum(axis=1),
+            "reliability": 1.0 - (out.error[:, self.entries] * weight).sum(axis=1),
+            "sustainability": -out.carbon_kg / self.carbon_ref,
+        }
+        carbon_share = {a: out.energy[a] * topo.carbon_g_per_kwh / 1000.0 / self.carbon_ref for a in AGENTS}
+        every = np.ones(s, dtype=bool)
+        local = {
+            "compute": (perf_s.mean(axis=1) if s else np.ones(len(total_cost)),
+                        1.0 - (out.own_error[:, :s].mean(axis=1) if s else 0.0)),
+            "storage": (self._mean(perf_s, self.uses["storage"]),
+                        1.0 - (out.own_error[:, b0:].mean(axis=1) if topo.n_buckets else 0.0)),
+            "network": (glob["performance"], 1.0 - out.lb_reject),
+            "database": (self._mean(perf_s, self.uses["database"] if s else every),
+                         1.0 - (out.own_error[:, d0:b0].mean(axis=1) if topo.n_databases else 0.0)),
+        }
+        over_budget = np.maximum(total_cost / budget_step - 1.0, 0.0)
+        over_quota = np.where(out.vcpu_used > st.quota + 1e-9,
+                              1.0 + (out.vcpu_used - st.quota) / np.maximum(st.quota, 1.0), 0.0)
+        _src, dst = self.edges
+        broken = (out.own_error[:, dst] > 0.5).mean(axis=1) if len(dst) else np.zeros(len(total_cost))
+        penalty = (cfg.budget_penalty * over_budget + cfg.quota_penalty * over_quota
+                   + cfg.dependency_penalty * broken)
+        global_term = sum(w * glob[k] for w, k in zip(self.weights, TERMS, strict=True))
+        self.episode_sum += global_term - penalty
+        dense_w = 1.0 if cfg.shaping_steps == 0 else max(0.0, 1.0 - total_steps / cfg.shaping_steps)
+        sparse = np.where(truncated, self.episode_sum, 0.0)
+        terms: dict[str, np.ndarray | float] = {f"global_{k}": glob[k] for k in TERMS}
+        terms.update({"global": global_term, "penalty_budget": over_budget, "penalty_quota": over_quota,
+                      "penalty_dependencies": broken, "penalty": penalty, "dense_weight": dense_w,
+                      "sparse": sparse})
+        rewards = {}
+        for agent in AGENTS:
+            perf, rel = local[agent]
+            parts = {"cost": -out.costs[agent] / budget_step, "performance": perf, "reliability": rel,
+                     "sustainability": -carbon_share[agent]}
+            loc = sum(w * parts[k] for w, k in zip(self.weights, TERMS, strict=True))
+            dense = cfg.local_share * loc + (1.0 - cfg.local_share) * global_term - penalty
+            rewards[agent] = dense_w * dense + (1.0 - dense_w) * sparse
+            terms.update({f"{agent}_{k}": v for k, v in parts.items()})
+            terms[f"{agent}_local"] = loc
+        return rewards, terms
