@@ -18,14 +18,25 @@ from marlform.cli.output import err_console
 #: (name, module, help) of each command group; a module exposes `app: typer.Typer`.
 GROUPS: list[tuple[str, str, str]] = [
     ("spec", "marlform.cli.spec", "Validate and price DeploymentSpecs."),
+    ("tf", "marlform.cli.tf", "Terraform: render specs, plan (real or preview), check plan JSON."),
     ("trace", "marlform.cli.trace", "Google cluster traces: fetch, prepare, profile, show."),
     ("workload", "marlform.cli.workload", "Generate seeded workloads from profiles or traces."),
+    ("plans", "marlform.cli.plan", "List plan bundles, show one, verify its hashes."),
+    ("audit", "marlform.cli.audit", "Verify and read the hash-chained audit log."),
+    ("stage", "marlform.cli.stage", "Rollout stages: show, promote on evidence, demote."),
+    ("override", "marlform.cli.control", "Pin settings the agents must respect until released."),
     ("gcp", "marlform.cli.gcp", "Observe, inventory and validate a real GCP project; IAM roles."),
 ]
 
 #: Single commands registered at the top level: (module, function name).
 COMMANDS: list[tuple[str, str]] = [
     ("marlform.cli.demo", "demo"),
+    ("marlform.cli.plan", "plan"),
+    ("marlform.cli.approve", "approve"),
+    ("marlform.cli.approve", "reject"),
+    ("marlform.cli.apply", "apply"),
+    ("marlform.cli.control", "pause"),
+    ("marlform.cli.control", "resume"),
 ]
 
 app = typer.Typer(
