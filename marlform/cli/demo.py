@@ -1,4 +1,4 @@
-"""`marlform demo`: the main job on embedded defaults, as far as it exists today."""
+"""`marlform demo`: the main job on embedded defaults, end to end up to the human decision."""
 
 from __future__ import annotations
 
@@ -6,18 +6,41 @@ from pathlib import Path
 
 import typer
 
+from marlform.cli.output import console, home_option
+
 DEFAULT_SPEC = Path(__file__).resolve().parents[2] / "examples" / "web-app.yaml"
 
 
 def demo(
-    spec: Path | None = typer.Option(
-        None, "--spec", help="Deployment to run the demo on (default: examples/web-app.yaml)."
-    ),
+    spec: Path = typer.Option(DEFAULT_SPEC, "--spec", help="Deployment to run the demo on."),
+    home: Path = home_option(),
 ) -> None:
-    """Run the main job on embedded defaults: today, the itemised monthly cost of the web example."""
-    from gcp.pricing import price_spec
-    from gcp.spec import load_spec
-    from marlform.cli.spec import print_cost_report
+    """Plan the web example with the shipped policy in the simulator, show the safety report,
+    and print how to approve and apply the plan (SQLite and a local plans folder in HOME)."""
+    import json
 
-    deployment = load_spec(spec or DEFAULT_SPEC)
-    print_cost_report(price_spec(deployment), title=f"{deployment.name}: monthly cost (730 h)")
+    from rich.markdown import Markdown
+
+    from marlform.cli.output import open_workspace
+    from marlform.pipeline import PlanRequest, run_plan
+
+    ws = open_workspace(home)
+    console.print(f"[bold]marlform demo[/]: planning {spec.name} in the simulator "
+                  f"(state in {ws.home.root})")
+    result = run_plan(ws, PlanRequest(spec, auto_apply=False))
+    for note in result.notes:
+        console.print(f"[dim]note: {note}[/]")
+    bundle = ws.bundle_path(result.record.bundle_uri)
+    console.print(Markdown((bundle / "summary.md").read_text()))
+    safety = json.loads((bundle / "safety.json").read_text())
+    console.print(f"[bold]safety[/]: decision {safety['decision']}, {len(safety['findings'])} "
+                  f"finding(s), {len(safety['fallbacks'])} fallback(s); full report: "
+                  f"{bundle / 'safety.json'}")
+    plan_id = result.record.id
+    if result.record.outcome == "changes":
+        console.print("\n[bold]next[/]: read the bundle, then\n"
+                      f"  marlform approve {plan_id} --by YOUR-NAME\n"
+                      f"  marlform apply {plan_id}\n"
+                      f"  marlform audit verify")
+    else:
+        console.print(f"\nplan outcome: {result.record.outcome}; nothing to approve")

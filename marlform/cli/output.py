@@ -24,3 +24,32 @@ def fail(message: str, code: int = 2) -> None:
 
     err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
     raise typer.Exit(code)
+
+
+# Options shared by the rollout commands (plan, approve, apply, audit, stage, pause, override).
+def home_option():
+    import typer
+
+    return typer.Option(None, "--home", envvar="MARLFORM_HOME", show_default=False,
+                        help="State folder: database, plans, locks, config (default: ./.marlform).")
+
+
+def store_option():
+    import typer
+
+    return typer.Option(None, "--store", envvar="MARLFORM_STORE", show_default=False,
+                        help="Where plan bundles go: a folder, or gs://BUCKET/PREFIX "
+                             "[default: HOME/plans].")
+
+
+def json_option():
+    import typer
+
+    return typer.Option(False, "--json", help="Print JSON for scripts.")
+
+
+def open_workspace(home=None, store=None):
+    """The Workspace the rollout commands share (recovers from any earlier crash on open)."""
+    from marlform.workspace import Workspace
+
+    return Workspace.open(home, store_url=store)
