@@ -7,8 +7,10 @@ time-weighted averages over the window of the requests of the tasks running in
 it: a task runs from SCHEDULE (or UPDATE_RUNNING) to its next event, so a task
 that runs across part boundaries is counted once, in every window it touches.
 
-DuckDB does the work: it streams the files, uses every core, and spills to disk
-past `memory_limit`, so memory stays bounded for inputs of many GB. The output
+DuckDB parses and stages the files (in parallel, spilling to disk past
+`memory_limit`) and does the joins and usage sums; lifecycles are computed in
+numpy (`lifecycles.py`) over buckets of whole tasks, one bucket per core at a
+time, so memory stays bounded for inputs of many GB. The output
 lives in `<cache>/<key>/`, where the key hashes the input manifest and the
 pipeline options; the folder appears by one rename only once everything
 succeeded, so a failed run leaves no partial cache behind.
@@ -22,14 +24,17 @@ import os
 import re
 import shutil
 import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
 from gcp.files import atomic_write_json
 from trace_pipeline.errors import ConfigError, TraceError
+from trace_pipeline.lifecycles import event_counts, step_levels
 from trace_pipeline.manifest import file_checksums, manifest_hash
 from trace_pipeline.readers import (
     MAX_BAD_FRACTION,
@@ -155,8 +160,9 @@ def _build(build: Path, root: Path, version: str, tables: dict[str, list[Path]],
 
     started = time.perf_counter()
     # In memory, but bounded: past memory_limit DuckDB spills to temp_directory.
+    threads = threads or os.cpu_count() or 1
     con = duckdb.connect(":memory:", config={
-        "memory_limit": memory_limit, "threads": threads or os.cpu_count() or 1,
+        "memory_limit": memory_limit, "threads": threads,
         "temp_directory": str(build / "spill"), "preserve_insertion_order": False,
     })
     try:
@@ -173,7 +179,7 @@ def _build(build: Path, root: Path, version: str, tables: dict[str, list[Path]],
         w0, w1 = math.ceil(start_us / W_US), end_us // W_US - 1
         if w1 < w0:
             raise TraceError(f"{root}: the input covers less than one {WINDOW_S} s window")
-        _aggregate(con, present, start_us, end_us, w0, w1)
+        _aggregate(con, present, start_us, end_us, w0, w1, threads)
         out = build / WINDOWS_FILE
         con.execute(f"COPY windows TO '{out}' (FORMAT parquet, COMPRESSION zstd)")
         stats = {scan.table: {**scan.to_dict(), **_table_stats(con, roles, scan.table)}
@@ -215,64 +221,27 @@ def _coverage(con: Any, version: str, tables: dict[str, list[Path]],
     return max(WINDOW_OPEN_US, min(lows)), max(highs) + 1
 
 
-def _levels(runs: str, value_cols: list[str], w0: int, w1: int, groups: str) -> str:
-    """Time-weighted mean per window of a step function given as [t, t_next) runs.
-
-    Each run adds its values at t and removes them at t_next; window edges are
-    inserted as zero changes, so a cumulative sum integrates exactly per window.
-    """
-    adds = ", ".join(f"{c} AS {c}" for c in value_cols)
-    subs = ", ".join(f"-{c} AS {c}" for c in value_cols)
-    zeros = ", ".join(f"0.0 AS {c}" for c in value_cols)
-    sums = ", ".join(f"sum({c}) AS {c}" for c in value_cols)
-    cums = ", ".join(f"sum({c}) OVER o AS {c}" for c in value_cols)
-    means = ", ".join(f"greatest(sum({c} * (ts_next - ts)) / {W_US}, 0) AS {c}" for c in value_cols)
-    return f"""
-        WITH d AS (
-            SELECT cls, t AS ts, {adds} FROM {runs}
-            UNION ALL SELECT cls, t_next, {subs} FROM {runs}
-            UNION ALL SELECT g.cls, r.w * {W_US}, {zeros}
-                FROM range({w0}, {w1 + 2}) r(w), ({groups}) g(cls)
-        ), a AS (SELECT cls, ts, {sums} FROM d GROUP BY ALL),
-        l AS (SELECT cls, ts, {cums}, lead(ts) OVER (PARTITION BY cls ORDER BY ts) AS ts_next
-              FROM a WINDOW o AS (PARTITION BY cls ORDER BY ts ROWS UNBOUNDED PRECEDING))
-        SELECT cls, (ts // {W_US})::BIGINT AS w, {means} FROM l
-        WHERE ts_next IS NOT NULL AND ts >= {w0 * W_US} AND ts < {(w1 + 1) * W_US} GROUP BY ALL"""
-
-
-def _runs(view: str, key: str, running: str, values: str, start_us: int, end_us: int,
-          rank: str) -> str:
-    """Intervals [t, t_next) during which an entity (task, machine) holds `values`."""
-    clamp = f"least(greatest(time, {start_us}), {end_us})"
-    return f"""
-        WITH e AS (
-            SELECT ev, {clamp} AS t, lead({clamp}, 1, {end_us}) OVER w AS t_next, {values}
-            FROM {view}
-            WINDOW w AS (PARTITION BY {key} ORDER BY time, {rank}
-                         ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
-        ) SELECT * FROM e WHERE {running} AND t_next > t"""
-
-
-def _aggregate(con: Any, present: set[str], start_us: int, end_us: int, w0: int, w1: int) -> None:
+def _aggregate(con: Any, present: set[str], start_us: int, end_us: int, w0: int, w1: int,
+               threads: int) -> None:
     classes = " UNION ALL ".join(f"SELECT '{c}'" for c in WORKLOAD_CLASSES)
     grid = f"SELECT r.w, g.cls FROM range({w0}, {w1 + 1}) r(w), ({classes}) g(cls)"
+    span, windows, n_classes = (start_us, end_us), (w0, w1), len(WORKLOAD_CLASSES)
     if "tasks" in present:
-        # Same-time events: an end comes before a new SUBMIT, which comes before SCHEDULE.
-        rank = "CASE WHEN ev BETWEEN 2 AND 6 THEN 0 WHEN ev = 0 THEN 1 WHEN ev = 7 THEN 2 " \
-               "WHEN ev = 1 THEN 3 ELSE 4 END"
-        values = ("coalesce(last_value(cpu IGNORE NULLS) OVER w, 0) AS cpu, "
-                  "coalesce(last_value(mem IGNORE NULLS) OVER w, 0) AS mem, "
-                  "last_value(cls IGNORE NULLS) OVER w AS cls")
-        con.execute("CREATE TEMP TABLE task_runs AS " + _runs(
-            "v_tasks", "job_id, task_index", "ev IN (1, 8) AND cls IS NOT NULL", values,
-            start_us, end_us, rank))
-        con.execute("CREATE TEMP TABLE req AS " + _levels("task_runs", ["cpu", "mem"], w0, w1, classes))
-        # An event counts in the class the task has at that event.
-        con.execute(f"""CREATE TEMP TABLE events AS SELECT cls, (time // {W_US})::BIGINT AS w,
-            count(*) FILTER (ev = 0) AS arrivals, count(*) FILTER (ev = 2) AS evictions,
-            count(*) FILTER (ev = 3) AS failures
-            FROM v_tasks WHERE time > 0 AND time < {AFTER_WINDOW_US} AND cls IS NOT NULL
-            GROUP BY ALL""")
+        code = " ".join(f"WHEN '{c}' THEN {i}" for i, c in enumerate(WORKLOAD_CLASSES))
+
+        def tasks(rows: Rows) -> tuple[np.ndarray, np.ndarray]:
+            ev = np.ma.getdata(rows["ev"])
+            # Requests follow the task's latest class; an event counts in its own row's class.
+            return (step_levels((rows["job_id"], rows["task_index"]), rows["time"],
+                                _rank(ev, _TASK_RANK), np.isin(ev, (1, 8)),
+                                (rows["cpu"], rows["mem"]), rows["cls"], n_classes, span, windows),
+                    event_counts(rows["time"], ev, rows["cls"], (0, 2, 3), n_classes, windows))
+
+        parts = _map_buckets(con, "v_tasks", "job_id, task_index",
+                             f"time, ev, cpu, mem, CASE cls {code} END AS cls", tasks, threads)
+        _load(con, "req", WORKLOAD_CLASSES, w0, ("cpu", "mem"), _means(sum(p[0] for p in parts)))
+        _load(con, "events", WORKLOAD_CLASSES, w0, ("arrivals", "evictions", "failures"),
+              sum(p[1] for p in parts))
     if "usage" in present:
         if "tasks" in present:  # usage rows carry no priority: a task's class is its latest one
             con.execute("CREATE TEMP TABLE task_class AS SELECT job_id, task_index, "
@@ -292,14 +261,15 @@ def _aggregate(con: Any, present: set[str], start_us: int, end_us: int, w0: int,
         con.execute("CREATE TEMP TABLE usage_unclassified AS SELECT n FROM usage_w WHERE cls IS NULL")
         con.execute("CREATE TEMP TABLE usage_span AS SELECT min(w) AS lo, max(w) AS hi FROM usage_w")
     if "machines" in present:
-        rank = "CASE ev WHEN 1 THEN 0 WHEN 0 THEN 1 ELSE 2 END"
-        values = ("coalesce(last_value(cpus IGNORE NULLS) OVER w, 0) AS cpus, "
-                  "coalesce(last_value(memory IGNORE NULLS) OVER w, 0) AS memory, "
-                  "1.0 AS machines, 'cell' AS cls")
-        con.execute("CREATE TEMP TABLE machine_runs AS " + _runs(
-            "v_machines", "machine_id", "ev IN (0, 2)", values, start_us, end_us, rank))
-        con.execute("CREATE TEMP TABLE cap AS " + _levels(
-            "machine_runs", ["cpus", "memory", "machines"], w0, w1, "SELECT 'cell'"))
+        def machines(rows: Rows) -> np.ndarray:
+            ev, ones = np.ma.getdata(rows["ev"]), np.ones(len(rows["ev"]))
+            return step_levels((rows["machine_id"],), rows["time"], _rank(ev, _MACHINE_RANK),
+                               np.isin(ev, (0, 2)), (rows["cpus"], rows["memory"], ones),
+                               np.zeros(len(ev), dtype=np.int64), 1, span, windows)
+
+        capacity = sum(_map_buckets(con, "v_machines", "machine_id", "time, ev, cpus, memory",
+                                    machines, threads))
+        _load(con, "cap", ("cell",), w0, ("cpus", "memory", "machines"), _means(capacity))
         con.execute(f"""CREATE TEMP TABLE removals AS SELECT (time // {W_US})::BIGINT AS w,
             count(*) AS n FROM v_machines WHERE ev = 1 AND time > 0 AND time < {AFTER_WINDOW_US}
             GROUP BY ALL""")
@@ -329,6 +299,63 @@ def _aggregate(con: Any, present: set[str], start_us: int, end_us: int, w0: int,
         {"LEFT JOIN cap ON cap.w = g.w LEFT JOIN removals rm ON rm.w = g.w"
          if "machines" in present else ""}
         ORDER BY g.w, g.cls""")
+
+
+#: Rows per bucket handed to numpy: entities are split by a hash of their key into buckets of
+#: about this many rows, so memory stays bounded by it whatever the input size.
+BUCKET_ROWS = 250_000
+T = TypeVar("T")
+Rows = dict[str, np.ma.MaskedArray]
+#: Same-time events of one entity, in order (position = event code; codes past the end rank
+#: last): for tasks an end comes before a new SUBMIT, which comes before SCHEDULE; for
+#: machines a REMOVE comes before an ADD.
+_TASK_RANK = np.array([1, 3, 0, 0, 0, 0, 0, 2, 4])
+_MACHINE_RANK = np.array([1, 0, 2])
+
+
+def _rank(ev: np.ndarray, table: np.ndarray) -> np.ndarray:
+    inside = (ev >= 0) & (ev < len(table))
+    return np.where(inside, table[np.where(inside, ev, 0)], table.max())
+
+
+def _map_buckets(con: Any, view: str, key: str, columns: str, work: Callable[[Rows], T],
+                 threads: int) -> list[T]:
+    """`work` over the rows of `view` as numpy (missing values masked), in buckets of whole
+    entities by a hash of `key`; `threads` buckets at a time, each on its own cursor, so at
+    most `threads` x BUCKET_ROWS rows are in memory at once."""
+    total = con.execute(f"SELECT count(*) FROM {view}").fetchone()[0]
+    count = max(threads, -(-total // BUCKET_ROWS))
+
+    def one(bucket: int) -> T:
+        cursor = con.cursor()
+        try:
+            rows = cursor.execute(f"SELECT {key}, {columns} FROM {view} "
+                                  f"WHERE hash({key}) % {count} = {bucket}").fetchnumpy()
+        finally:
+            cursor.close()
+        return work({name: np.ma.asarray(values) for name, values in rows.items()})
+
+    if threads == 1:
+        return [one(bucket) for bucket in range(count)]
+    with ThreadPoolExecutor(threads) as pool:  # numpy and DuckDB release the GIL
+        return list(pool.map(one, range(count)))
+
+
+def _means(sums: np.ndarray) -> np.ndarray:
+    """Window means from value × time sums; round-off never makes a level negative."""
+    return np.maximum(sums / W_US, 0.0)
+
+
+def _load(con: Any, name: str, classes: tuple[str, ...], w0: int, columns: tuple[str, ...],
+          values: np.ndarray) -> None:
+    """Table `name` (cls, w, *columns) from an array shaped (class, column, window)."""
+    n_classes, _, n_windows = values.shape
+    kind = "BIGINT" if values.dtype.kind == "i" else "DOUBLE"
+    select = ", ".join(["unnest(?::VARCHAR[]) AS cls", "unnest(?::BIGINT[]) AS w"]
+                       + [f"unnest(?::{kind}[]) AS {column}" for column in columns])
+    con.execute(f"CREATE TEMP TABLE {name} AS SELECT {select}", [
+        np.repeat(classes, n_windows).tolist(), np.tile(np.arange(w0, w0 + n_windows), n_classes).tolist(),
+        *(values[:, j, :].ravel().tolist() for j in range(len(columns)))])
 
 
 def _table_stats(con: Any, roles: dict[str, str], table: str) -> dict[str, Any]:

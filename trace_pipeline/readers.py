@@ -110,7 +110,12 @@ def sniff_2019(path: Path, table: str) -> None:
 
 
 def stage_2011(con: Any, table: str, files: list[Path], dest: str) -> TableScan:
-    """Parse a 2011 table into DuckDB table `dest`; count and locate malformed rows."""
+    """Parse a 2011 table into DuckDB table `dest`; count and locate malformed rows.
+
+    Every column is parsed and checked, but text columns (user and name hashes, which
+    nothing downstream reads) are not stored: they are the costliest part to keep.
+    DuckDB reads the files in parallel, one gzip stream per thread.
+    """
     import duckdb
 
     scan = TableScan(table, [str(f) for f in files])
@@ -119,13 +124,19 @@ def stage_2011(con: Any, table: str, files: list[Path], dest: str) -> TableScan:
     for path in files:
         groups.setdefault(sniff_2011(path, table), []).append(str(path))
     spec = "{" + ", ".join(f"'{name}': '{kind}'" for name, kind, _ in columns) + "}"
-    selects = [
-        f"SELECT * FROM read_csv({files_sql}, columns={spec}, header={str(header).lower()}, "
-        f"auto_detect=false, delim=',', quote='\"', escape='\"', store_rejects=true, "
-        f"rejects_table='rej_{dest}_{i}', rejects_scan='rejscan_{dest}_{i}', filename=true)"
-        for i, (header, paths) in enumerate(groups.items())
-        for files_sql in ["[" + ", ".join(_quote(p) for p in paths) + "]"]
-    ]
+    stored = [f'"{name}"' for name, kind, _ in columns if kind != "VARCHAR"]
+    # A column that is not selected is not converted, so text is checked through a flag.
+    text = " AND ".join(f'"{name}" IS NULL' for name, kind, _ in columns if kind == "VARCHAR")
+    select = ", ".join(stored) + (f", ({text}) AS _text_missing" if text else "")
+
+    def source(header: bool, paths: list[str], options: str) -> str:
+        files_sql = "[" + ", ".join(_quote(p) for p in paths) + "]"
+        return (f"read_csv({files_sql}, columns={spec}, header={str(header).lower()}, "
+                f"auto_detect=false, delim=',', quote='\"', escape='\"', {options})")
+
+    selects = [f"SELECT {select} FROM " + source(header, paths, (
+        f"store_rejects=true, rejects_table='rej_{dest}_{i}', rejects_scan='rejscan_{dest}_{i}'"))
+        for i, (header, paths) in enumerate(groups.items())]
     try:
         con.execute(f"CREATE OR REPLACE TABLE {dest} AS " + " UNION ALL ".join(selects))
     except duckdb.IOException as exc:
@@ -141,10 +152,13 @@ def stage_2011(con: Any, table: str, files: list[Path], dest: str) -> TableScan:
                           for f, line, kind, msg in rejects[:KEEP_PROBLEMS]]
     mandatory = [name for name, _, required in columns if required]
     missing = " OR ".join(f"{name} IS NULL" for name in mandatory)
-    bad_files = con.execute(
-        f"SELECT filename, count(*) FROM {dest} WHERE {missing} GROUP BY 1 ORDER BY 1"
-    ).fetchall()
-    if bad_files:
+    if con.execute(f"SELECT count(*) FROM {dest} WHERE {missing}").fetchone()[0]:
+        # Rare: read the files again, with their names, to say which ones hold such rows.
+        bad_files = con.execute(" UNION ALL ".join(
+            "SELECT filename, count(*) FROM "
+            + source(header, paths, "ignore_errors=true, filename=true")
+            + f" WHERE {missing} GROUP BY 1" for header, paths in groups.items()
+        ) + " ORDER BY 1").fetchall()
         con.execute(f"DELETE FROM {dest} WHERE {missing}")
         for name, count in bad_files:
             scan.bad += count

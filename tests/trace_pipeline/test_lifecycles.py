@@ -1,0 +1,58 @@
+"""Lifecycle levels in numpy: buckets of whole entities add up, wide keys and gaps are exact."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from trace_pipeline.lifecycles import W_US, event_counts, step_levels
+
+RANK = np.array([1, 3, 0, 0, 0, 0, 0, 2, 4])
+
+
+def _random_rows(seed: int, n: int = 4_000) -> dict:
+    rng = np.random.default_rng(seed)
+    cpu = rng.choice([0.0625, 0.07446, 0.5], n)
+    return {"job": rng.integers(0, 50, n) * 10**12, "task": rng.integers(0, 4, n),
+            "time": rng.integers(0, 40, n) * 100_000_000,
+            "ev": rng.choice([0, 1, 1, 2, 3, 4, 7, 8], n),
+            "cpu": np.ma.masked_array(cpu, rng.random(n) < 0.3),
+            "cls": np.ma.masked_array(rng.integers(0, 3, n), rng.random(n) < 0.05)}
+
+
+def _levels(rows: dict, keep: np.ndarray, keys=("job", "task")) -> np.ndarray:
+    ev = rows["ev"][keep]
+    return step_levels(tuple(rows[k][keep] for k in keys), rows["time"][keep], RANK[ev],
+                       np.isin(ev, (1, 8)), (rows["cpu"][keep],), rows["cls"][keep], 3,
+                       (600_000_000, 3_900_000_000), (2, 12))
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_buckets_of_whole_entities_add_up(seed):
+    rows = _random_rows(seed)
+    whole = _levels(rows, np.ones(len(rows["ev"]), dtype=bool))
+    bucket = (rows["job"] // 10**12 + rows["task"]) % 3
+    assert np.allclose(sum(_levels(rows, bucket == b) for b in range(3)), whole, rtol=1e-12)
+    assert whole.sum() > 0
+    # Keys too wide to pack into one int64 give the same answer by a two-key sort.
+    wide = dict(rows, task=rows["task"] + 2**40)
+    assert np.allclose(_levels(wide, np.ones(len(rows["ev"]), dtype=bool)), whole, rtol=1e-12)
+
+
+def test_a_row_without_time_ends_no_run_and_starts_none():
+    # One task: SCHEDULE at 1000 s with cpu 0.5, then an event with no time (sorted last).
+    time = np.ma.masked_array([1_000_000_000, 0], [False, True])
+    levels = step_levels((np.array([7, 7]), np.array([0, 0])), time, RANK[[1, 4]],
+                         np.array([True, False]), (np.ma.masked_array([0.5, 0.5]),),
+                         np.ma.masked_array([1, 1]), 3, (600_000_000, 3_000_000_000), (2, 9))
+    assert not levels.any()
+    counts = event_counts(time, np.array([1, 0]), np.ma.masked_array([1, 1]), (0, 1), 3, (2, 9))
+    assert counts[1, 1].sum() == 1 and counts[1, 0].sum() == 0  # the untimed SUBMIT is not counted
+
+
+def test_run_across_windows_is_split_by_overlap():
+    # SCHEDULE at 700 s, FINISH at 1300 s: windows [600, 900), [900, 1200), [1200, 1500).
+    levels = step_levels((np.array([1, 1]),), np.array([700, 1300]) * 1_000_000, RANK[[1, 4]],
+                         np.array([True, False]), (np.ma.masked_array([0.3, np.nan], [False, True]),),
+                         np.ma.masked_array([0, 0]), 1, (600_000_000, 1_500_000_000), (2, 4))
+    assert levels[0, 0] / W_US == pytest.approx([0.3 * 200 / 300, 0.3, 0.3 * 100 / 300])
