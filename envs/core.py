@@ -3,9 +3,12 @@
 Why batched: training and evaluation need millions of 5-minute steps; a Python
 loop per environment or per service would cap that at a few thousand per
 second. Every quantity is an array whose first axis is the environment; the
-only Python loops in `step` run over agents, knobs, and the depth of the
-dependency graph (a handful of iterations, independent of N and of the number
-of services). The model and its equations are in docs/simulator.md.
+only Python loops in `step` run over agents, knobs, zones, short resource axes
+(`envs.rowops`) and the depth of the dependency graph (a handful of
+iterations, independent of N). The model and its equations are in
+docs/simulator.md; docs/benchmarks.md ("Simulator throughput") has the speed
+and what it took: rules evaluated environment-innermost, statistic-first queue
+tables, one pass over all agents' monitoring points, and one uniform per rare event.
 """
 
 from __future__ import annotations
@@ -18,10 +21,12 @@ from envs.config import SimConfig
 from envs.economics import step_costs, step_energy_kwh
 from envs.errors import EnvConfigError
 from envs.faults import Fault, compile_faults
-from envs.knobs import AGENTS, Slots, agent_slots
+from envs.knobs import AGENTS, KNOBS, NOOP, Slots, agent_slots
 from envs.observe import Observer
 from envs.queueing import RHO_CAP, mmc_table
 from envs.reward import RewardModel
+from envs.rowops import row_cumsum, row_sum
+from envs.sampling import rare_binomial
 from envs.state import State, initial_state
 from envs.topology import ModelParams, Topology, compile_spec
 from envs.workload import WorkloadSpec, check_demand, generate_demand
@@ -31,6 +36,14 @@ from gcp.spec import DeploymentSpec
 TIMEOUT_MS = 30_000.0
 #: Error-rate objective that goes with each latency SLO (assumption: 99 % success).
 ERROR_SLO = 0.01
+#: Choice values of the knobs (envs.knobs), as arrays for the vectorised masks and updates.
+STEP_DELTAS = np.array([0, -1, 1])
+SPOT_DELTAS = np.array([0.0, -0.25, 0.25])
+DISK_STEPS = np.array([0, -10, 10])
+DB_DISK_STEPS = np.array([0, 20, 100])
+RATE_FACTORS = np.array([1.0, 0.8, 1.25])
+#: Choice index minus one: the value a "keep, value 0, value 1, ..." knob sets (-1 = keep).
+CHOICE_VALUES = np.arange(6) - 1
 
 
 @dataclass
@@ -90,7 +103,9 @@ class BatchedCore:
         self.n = n_envs
         self.slots: dict[str, Slots] = {a: agent_slots(topo, a) for a in AGENTS}
         self._nvec = {a: self.slots[a].nvec[None, :] for a in AGENTS}
-        self._offsets = {a: np.concatenate([[0], np.cumsum(self.slots[a].nvec)[:-1]])[None, :] for a in AGENTS}
+        offsets = {a: np.concatenate([[0], np.cumsum(self.slots[a].nvec)[:-1]]) for a in AGENTS}
+        #: flat index, into an agent's (N, mask_size) masks, of choice 0 of each (env, slot)
+        self._mask_cell = {a: np.arange(n_envs)[:, None] * self.slots[a].mask_size + offsets[a] for a in AGENTS}
         self.faults = tuple(faults)
         n_entries = len(topo.entries)
         self._plan = compile_faults(self.faults, topo.zones, n_entries, self.config.steps)
@@ -103,13 +118,9 @@ class BatchedCore:
         max_vcpu = topo.m_vcpu[topo.ladder].max(initial=1.0)
         self._table = mmc_table(int(max(topo.rep_max.max(initial=1) * max_vcpu,
                                         topo.t_vcpu.max() * 11, 1)))
-        z = len(topo.zones)
-        rank = np.zeros((topo.n_services, z), dtype=np.int64)
-        for s in range(topo.n_services):
-            rank[s, topo.zone_order[s]] = np.arange(z)
-        self._zone_rank = rank
         self._entry_services = self._entry_service_index()
         self._sync_t = np.ascontiguousarray(topo.sync.T)
+        self._constants()
         self.observer = Observer(topo, self.slots, self.config, n_envs)
         self.reward = RewardModel(topo, self.config.reward, self._entry_services, self.config.step_s)
         self.total_steps = 0
@@ -119,6 +130,40 @@ class BatchedCore:
     def _make_demand(self, seed: int | None) -> np.ndarray:
         return generate_demand(self.workload, self.n, len(self.topo.entries), self.config.steps,
                                self.config.step_s, 0 if seed is None else int(seed))
+
+    def _constants(self) -> None:
+        """Per-step constants of the spec, computed once (the step would otherwise rebuild them)."""
+        topo, p = self.topo, self.topo.params
+        s, v = topo.n_services, topo.n_nodes
+        d0, b0 = topo.net_node + 1, topo.net_node + 1 + topo.n_databases
+        # vCPU per VM by (service, ladder position), flat: index = service * L + position
+        self._ladder_vcpu = topo.m_vcpu[topo.ladder].reshape(-1)
+        self._ladder_base = (np.arange(s) * topo.ladder.shape[1])[None, :]
+        mu = np.ones(v)
+        mu[:s] = 1000.0 / topo.cpu_ms
+        mu[d0:b0] = 1000.0 / p.db_ms_per_query
+        self._mu = mu
+        self._ms_per_unit = 1000.0 / mu  # mean service time per node, ms
+        queue = np.zeros(v, dtype=bool)
+        queue[:s] = True
+        queue[d0:b0] = True
+        self._queue_nodes = queue
+        self._backends = topo.calls[topo.net_node, :s] > 0
+        self._zone_plan_any = self._plan.zone_down.any(axis=1)
+        self._replica_steps = np.array(KNOBS["compute"][0].choices)
+        # flat-mask layout: (agent, knob) -> (agent, first column, end column, resources)
+        self._mask_layout: dict[tuple[str, str], tuple[str, int, int, int]] = {}
+        self._keep_columns: dict[str, np.ndarray] = {}
+        for agent in AGENTS:
+            slots, lo, keep = self.slots[agent], 0, []
+            for knob, count in zip(slots.knobs, slots.counts, strict=True):
+                hi = lo + count * knob.n
+                self._mask_layout[agent, knob.name] = (agent, lo, hi, count)
+                keep.extend(range(lo, hi, knob.n))
+                lo = hi
+            self._keep_columns[agent] = np.array(keep, dtype=np.intp)
+        #: knobs without a rule (the stand-in knob of an agent with no resources): always allowed
+        self._mask_free = [key for key in self._mask_layout if key[1] == NOOP.name]
 
     def _entry_service_index(self) -> np.ndarray:
         """Services that face users: load-balancer backends and services nobody calls."""
@@ -147,63 +192,100 @@ class BatchedCore:
 
     # ------------------------------------------------------------------ masks
     def _vcpu(self, pos: np.ndarray) -> np.ndarray:
-        return self.topo.m_vcpu[self.topo.ladder[np.arange(self.topo.n_services)[None, :], pos]]
+        """vCPU per VM of each service (N, S) at ladder positions `pos`."""
+        return np.take(self._ladder_vcpu, pos + self._ladder_base)
 
     def compute_masks(self) -> dict[str, dict[str, np.ndarray]]:
-        """{agent: {knob: int8 (N, R, choices)}}: which choices are valid now (views of the flat masks)."""
-        topo, st, slots = self.topo, self.state, self.slots
+        """{agent: {knob: int8 (N, R, choices)}}: which choices are valid now (views of the flat masks).
+
+        Why this layout: R and the choices are a handful and N is large, so every rule is
+        evaluated environment-innermost, straight into a (mask columns, N) buffer (long
+        contiguous loops, no temporaries per knob), and each agent's buffer is transposed once
+        into its fresh (N, mask_size) flat mask. Observations carry those flat masks, so they
+        stay valid after later steps.
+        """
+        topo, st, n = self.topo, self.state, self.n
+        cols = {a: np.empty((self.slots[a].mask_size, n), dtype=bool) for a in AGENTS}
+
+        def rule(agent: str, knob: str) -> np.ndarray:
+            """The (R, choices, N) block of one knob; its choice 0 ("keep") is set afterwards."""
+            _agent, lo, hi, count = self._mask_layout[agent, knob]
+            return cols[agent][lo:hi].reshape(count, -1, n)
+
+        def per_env(x: np.ndarray) -> np.ndarray:  # (N, R) -> (R, 1, N), environment innermost
+            return np.ascontiguousarray(x.T)[:, None, :]
+
+        if topo.n_services:
+            target, pos = per_env(st.target), per_env(st.pos)
+            vcpu = np.take(self._ladder_vcpu, pos + self._ladder_base.T[..., None])
+            limit = st.quota - row_sum(st.target * self._vcpu(st.pos)) + 1e-9  # headroom
+            d = self._replica_steps[:, None]
+            new = target + d
+            ok = rule("compute", "replicas")
+            np.greater_equal(new, topo.rep_min[:, None, None], out=ok)
+            ok &= new <= topo.rep_max[:, None, None]
+            ok &= (d * vcpu <= limit) | (d <= 0)
+            npos = pos + STEP_DELTAS[:, None]
+            ok = rule("compute", "machine")
+            np.greater_equal(npos, 0, out=ok)
+            ok &= npos < topo.ladder_len[:, None, None]
+            np.clip(npos, 0, topo.ladder.shape[1] - 1, out=npos)
+            nvcpu = np.take(self._ladder_vcpu, npos + self._ladder_base.T[..., None])
+            ok &= (nvcpu - vcpu) * target <= limit
+            ns = per_env(st.spot) + SPOT_DELTAS[:, None]
+            ok = rule("compute", "spot")
+            np.greater_equal(ns, -1e-9, out=ok)
+            ok &= ns <= 1 + 1e-9
+            np.not_equal(CHOICE_VALUES[:4, None], per_env(st.disk_type), out=rule("storage", "disk_type"))
+            ng = per_env(st.disk_gb) + DISK_STEPS[:, None]
+            ok = rule("storage", "disk_size")
+            np.greater_equal(ng, 10, out=ok)
+            ok &= ng <= 65536
+            nk = per_env(st.zones_k) + STEP_DELTAS[:, None]
+            ok = rule("network", "zone_spread")
+            np.greater_equal(nk, 1, out=ok)
+            ok &= nk <= len(topo.zones)
+        if topo.n_buckets:
+            np.not_equal(CHOICE_VALUES[:5, None], per_env(st.klass), out=rule("storage", "class"))
+        lb = topo.lb_enabled
+        ok = rule("network", "cdn")
+        np.not_equal(CHOICE_VALUES[:3, None], st.cdn, out=ok)
+        ok &= lb
+        np.not_equal(CHOICE_VALUES[:3, None], st.net_tier, out=rule("network", "tier"))
+        rate = st.max_rate * RATE_FACTORS[:, None]
+        ok = rule("network", "lb_capacity")
+        np.greater_equal(rate, 1.0, out=ok)
+        ok &= rate <= 1e5
+        ok &= lb
+        if topo.n_databases:
+            idle = per_env(st.db_op_s <= 0)
+            nt = per_env(st.tier) + STEP_DELTAS[:, None]
+            ok = rule("database", "tier")
+            np.greater_equal(nt, 0, out=ok)
+            ok &= nt < len(topo.tier_names)
+            ok &= idle
+            ok = rule("database", "ha")
+            np.not_equal(CHOICE_VALUES[:3, None], per_env(st.ha), out=ok)
+            ok &= idle
+            nr = per_env(st.replicas) + STEP_DELTAS[:, None]
+            ok = rule("database", "read_replicas")
+            np.greater_equal(nr, 0, out=ok)
+            ok &= nr <= 10
+            nd = per_env(st.db_disk) + DB_DISK_STEPS[:, None]
+            ok = rule("database", "disk")
+            np.less_equal(nd, 65536, out=ok)
+            ok &= idle
+        for agent, knob in self._mask_free:
+            rule(agent, knob)[:] = True
         out: dict[str, dict[str, np.ndarray]] = {}
         self._flat_cache: dict[str, np.ndarray] = {}
-        vcpu = self._vcpu(st.pos)
-        headroom = st.quota - (st.target * vcpu).sum(axis=1)
-        masks = {}
-        if topo.n_services:
-            d = np.array(slots["compute"].knobs[0].choices)
-            new = st.target[..., None] + d
-            ok = (new >= topo.rep_min[:, None]) & (new <= topo.rep_max[:, None])
-            ok &= (d <= 0) | (d * vcpu[..., None] <= headroom[:, None, None] + 1e-9)
-            masks["replicas"] = ok
-            dm = np.array([0, -1, 1])
-            npos = st.pos[..., None] + dm
-            ok = (npos >= 0) & (npos < topo.ladder_len[:, None])
-            nvcpu = topo.m_vcpu[topo.ladder[np.arange(topo.n_services)[:, None], np.clip(npos, 0, topo.ladder.shape[1] - 1)]]
-            ok &= (nvcpu - vcpu[..., None]) * st.target[..., None] <= headroom[:, None, None] + 1e-9
-            masks["machine"] = ok
-            ns = st.spot[..., None] + np.array([0.0, -0.25, 0.25])
-            masks["spot"] = (ns >= -1e-9) & (ns <= 1 + 1e-9)
-            masks["disk_type"] = np.arange(4) - 1 != st.disk_type[..., None]
-            ng = st.disk_gb[..., None] + np.array([0, -10, 10])
-            masks["disk_size"] = (ng >= 10) & (ng <= 65536)
-            nk = st.zones_k[..., None] + np.array([0, -1, 1])
-            masks["zone_spread"] = (nk >= 1) & (nk <= len(topo.zones))
-        if topo.n_buckets:
-            masks["class"] = np.arange(5) - 1 != st.klass[..., None]
-        lb = np.full((self.n, 1, 1), topo.lb_enabled)
-        masks["cdn"] = (np.arange(3) - 1 != st.cdn.astype(np.int64)[:, None, None]) & lb
-        masks["tier"] = np.arange(3) - 1 != st.net_tier[:, None, None]
-        rate = st.max_rate[:, None, None] * np.array([1.0, 0.8, 1.25])
-        masks["lb_capacity"] = lb & (rate >= 1.0) & (rate <= 1e5)
-        if topo.n_databases:
-            idle = (st.db_op_s <= 0)[..., None]
-            nt = st.tier[..., None] + np.array([0, -1, 1])
-            masks["db_tier"] = (nt >= 0) & (nt < len(topo.tier_names)) & idle
-            masks["ha"] = (np.arange(3) - 1 != st.ha.astype(np.int64)[..., None]) & idle
-            nr = st.replicas[..., None] + np.array([0, -1, 1])
-            masks["read_replicas"] = (nr >= 0) & (nr <= 10)
-            nd = st.db_disk[..., None] + np.array([0, 20, 100])
-            masks["disk"] = (nd <= 65536) & idle
         for agent in AGENTS:
-            flat = np.empty((self.n, slots[agent].mask_size), dtype=np.int8)
-            out[agent] = {}
-            start = 0
-            for knob, count in zip(slots[agent].knobs, slots[agent].counts, strict=True):
-                key = "db_tier" if (agent == "database" and knob.name == "tier") else knob.name
-                view = flat[:, start : start + count * knob.n].reshape(self.n, count, knob.n)
-                view[:] = masks.get(key, 1)
-                view[..., 0] = 1  # "keep" is always allowed
-                out[agent][knob.name] = view
-                start += count * knob.n
+            block = cols[agent]
+            block[self._keep_columns[agent]] = True  # "keep" is always allowed
+            flat = np.ascontiguousarray(block.T).view(np.int8)
             self._flat_cache[agent] = flat
+            out[agent] = {knob: flat[:, lo:hi].reshape(n, count, -1)
+                          for (a, knob), (_a, lo, hi, count) in self._mask_layout.items() if a == agent}
         return out
 
     def flat_masks(self) -> dict[str, np.ndarray]:
@@ -237,39 +319,44 @@ class BatchedCore:
         for agent in AGENTS:
             slots = self.slots[agent]
             act = actions.get(agent)
-            act = np.zeros((self.n, slots.n_slots), dtype=np.int64) if act is None else np.asarray(act)
-            act = act.reshape(self.n, slots.n_slots).astype(np.int64)
-            inside = (act >= 0) & (act < self._nvec[agent])
-            idx = np.where(inside, act, 0)
-            ok = np.take_along_axis(self._flat[agent], idx + self._offsets[agent], axis=1).astype(bool) & inside
-            self.masked_count[agent] += (~ok & (act != 0)).sum(axis=1)
-            chosen = np.where(ok, idx, 0)
+            if act is None:  # every slot keeps: always allowed, nothing to count
+                chosen = np.zeros((self.n, slots.n_slots), dtype=np.int64)
+            else:
+                act = np.asarray(act).reshape(self.n, slots.n_slots).astype(np.int64, copy=False)
+                inside = (act >= 0) & (act < self._nvec[agent])
+                idx = np.where(inside, act, 0)
+                # the mask entry of each chosen (env, slot, choice), by its position in the flat masks
+                ok = np.take(self._flat[agent], idx + self._mask_cell[agent]) != 0
+                ok &= inside
+                bad = ~ok & (act != 0)
+                if bad.any():
+                    self.masked_count[agent] += bad.sum(axis=1)
+                chosen = np.where(ok, idx, 0)
             self.action_log[agent] = chosen
             out[agent] = slots.split(chosen)
         return out
 
     def _apply(self, c: dict[str, dict[str, np.ndarray]]) -> None:
         topo, st, cat = self.topo, self.state, self.topo.catalog
-        knobs = {a: {k.name: k for k in self.slots[a].knobs} for a in AGENTS}
         if topo.n_services:
             comp = c["compute"]
             vcpu_old = self._vcpu(st.pos)
-            new_target = st.target + np.array(knobs["compute"]["replicas"].choices)[comp["replicas"]]
-            new_pos = st.pos + np.array([0, -1, 1])[comp["machine"]]
+            new_target = st.target + self._replica_steps[comp["replicas"]]
+            new_pos = st.pos + STEP_DELTAS[comp["machine"]]
             vcpu_new = self._vcpu(new_pos)
             grow = np.maximum(new_target * vcpu_new - st.target * vcpu_old, 0.0)
-            headroom = st.quota - (st.target * vcpu_old).sum(axis=1)
-            accept = np.cumsum(grow, axis=1) <= headroom[:, None] + 1e-9
+            headroom = st.quota - row_sum(st.target * vcpu_old)
+            accept = row_cumsum(grow) <= headroom[:, None] + 1e-9
             accept |= grow == 0
-            self.quota_rejected = (~accept).sum(axis=1)
+            self.quota_rejected = row_sum(~accept)
             st.target = np.where(accept, new_target, st.target)
             st.pos = np.where(accept, new_pos, st.pos)
             st.prev_vcpu = vcpu_old
-            st.spot = np.clip(st.spot + np.array([0.0, -0.25, 0.25])[comp["spot"]], 0.0, 1.0)
+            st.spot = np.clip(st.spot + SPOT_DELTAS[comp["spot"]], 0.0, 1.0)
             sto = c["storage"]
             st.disk_type = np.where(sto["disk_type"] > 0, sto["disk_type"] - 1, st.disk_type)
-            st.disk_gb = st.disk_gb + np.array([0, -10, 10])[sto["disk_size"]]
-            st.zones_k = st.zones_k + np.array([0, -1, 1])[c["network"]["zone_spread"]]
+            st.disk_gb = st.disk_gb + DISK_STEPS[sto["disk_size"]]
+            st.zones_k = st.zones_k + STEP_DELTAS[c["network"]["zone_spread"]]
         if topo.n_buckets:
             cls = c["storage"]["class"]
             st.klass = np.where(cls > 0, cls - 1, st.klass)
@@ -279,23 +366,23 @@ class BatchedCore:
         st.cdn = np.where(cdn > 0, cdn == 2, st.cdn)
         st.net_tier = np.where(tier > 0, tier - 1, st.net_tier)
         st.prev_max_rate = np.where(lb_change & (st.lb_op_s <= 0), st.max_rate, st.prev_max_rate)
-        st.max_rate = st.max_rate * np.array([1.0, 0.8, 1.25])[cap]
+        st.max_rate = st.max_rate * RATE_FACTORS[cap]
         st.lb_op_s = np.where(lb_change, cat.delay_s("lb_update"), st.lb_op_s)
         if topo.n_databases:
             db = c["database"]
             # masks allow a tier/HA choice only while no operation is pending, so these start one
             change = (db["tier"] > 0) | (db["ha"] > 0)
-            st.next_tier = np.where(db["tier"] > 0, st.tier + np.array([0, -1, 1])[db["tier"]], st.next_tier)
+            st.next_tier = np.where(db["tier"] > 0, st.tier + STEP_DELTAS[db["tier"]], st.next_tier)
             st.next_ha = np.where(db["ha"] > 0, db["ha"] == 2, st.next_ha)
             down = np.where(st.ha, cat.delay_s("sql_tier_change_downtime_regional"),
                             cat.delay_s("sql_tier_change_downtime_zonal"))
             st.db_op_s = np.where(change, cat.delay_s("sql_tier_change"), st.db_op_s)
             st.db_down_s = np.where(change, down, st.db_down_s)
-            dr = np.array([0, -1, 1])[db["read_replicas"]]
+            dr = STEP_DELTAS[db["read_replicas"]]
             st.replicas = st.replicas + dr
             st.replicas_ready = np.minimum(st.replicas_ready, st.replicas)
             st.replica_op_s = np.where(dr > 0, cat.delay_s("sql_create"), st.replica_op_s)
-            st.db_disk = st.db_disk + np.array([0, 20, 100])[db["disk"]]
+            st.db_disk = st.db_disk + DB_DISK_STEPS[db["disk"]]
 
     # ------------------------------------------------------------------ world
     def _world(self, t: int) -> None:
@@ -313,11 +400,15 @@ class BatchedCore:
                 rng.standard_normal(self.n)
             st.spot_mult = np.exp(x)
             shape = st.zone_down.shape
+            # durations are drawn only for the (rare) events that start
             start = (st.zone_down == 0) & (rng.random(shape) < cfg.zone_outage_per_hour * dt_h)
-            st.zone_down = np.where(start, rng.geometric(1.0 / max(cfg.zone_outage_steps, 1.0), shape), st.zone_down)
+            if start.any():
+                st.zone_down[start] = rng.geometric(1.0 / max(cfg.zone_outage_steps, 1.0), int(start.sum()))
             start = (st.stockout == 0) & (rng.random(shape) < cfg.stockout_per_hour * dt_h)
-            st.stockout = np.where(start, rng.geometric(1.0 / max(cfg.stockout_steps, 1.0), shape), st.stockout)
-        st.zone_down = np.where(plan.zone_down[t], np.maximum(st.zone_down, 1), st.zone_down)
+            if start.any():
+                st.stockout[start] = rng.geometric(1.0 / max(cfg.stockout_steps, 1.0), int(start.sum()))
+        if self._zone_plan_any[t]:
+            st.zone_down = np.where(plan.zone_down[t], np.maximum(st.zone_down, 1), st.zone_down)
         if not np.isnan(plan.quota[t]):
             st.quota = np.full(self.n, plan.quota[t])
 
@@ -326,25 +417,32 @@ class BatchedCore:
         topo, st, cfg, rng = self.topo, self.state, self.config, self.rng
         step = cfg.step_s
         dt_h = step / 3600.0
-        active = self._zone_rank[None, :, :] < st.zones_k[..., None]  # (N, S, Z)
-        up = (st.zone_down == 0)[:, None, :]
+        # a service runs in the first zones_k zones of its zone order; count those up / creatable
+        up = st.zone_down == 0
+        creatable = up & (st.stockout == 0)
+        n_up = np.zeros(st.zones_k.shape, dtype=np.int64)
+        n_create = np.zeros_like(n_up)
+        for j, zone in enumerate(topo.zone_order.T):  # zone: (S,) the j-th zone of each service
+            used = st.zones_k > j
+            n_up += np.take(up, zone, axis=1) & used
+            n_create += np.take(creatable, zone, axis=1) & used
         k = st.zones_k.astype(np.float64)
-        up_frac = (active & up).sum(axis=-1) / k
-        create_frac = (active & up & (st.stockout == 0)[:, None, :]).sum(axis=-1) / k
+        up_frac = n_up / k
+        create_frac = n_create / k
         vcpu = self._vcpu(st.pos)
         st.running = np.minimum(st.running, st.target)
         want = np.floor((st.target - st.running) * create_frac + 1e-9)
-        headroom = st.quota - (st.running * vcpu).sum(axis=1)
-        fits = np.cumsum(want * vcpu, axis=1) <= headroom[:, None] + 1e-9
+        headroom = st.quota - row_sum(st.running * vcpu)
+        fits = row_cumsum(want * vcpu) <= headroom[:, None] + 1e-9
         created = np.where(fits, want, 0.0)
         st.running = st.running + created.astype(st.running.dtype)
         lost = np.zeros_like(st.running)
         if cfg.stochastic and t > 0:
             p_fail = 1.0 - np.exp(-cfg.machine_failure_per_hour * dt_h)
             p_pre = 1.0 - np.exp(-cfg.spot_preemption_per_hour * dt_h)
-            lost = rng.binomial(st.running, p_fail)
+            lost = rare_binomial(rng, st.running, p_fail)
             spot_n = np.floor((st.running - lost) * st.spot + 1e-9).astype(np.int64)
-            lost = lost + rng.binomial(spot_n, p_pre)
+            lost = lost + rare_binomial(rng, spot_n, p_pre)
         wave = self._plan.preempt[min(t, cfg.steps)]
         if wave > 0:
             spot_n = np.floor((st.running - lost) * st.spot + 1e-9)
@@ -357,7 +455,7 @@ class BatchedCore:
         resized = st.prev_vcpu != vcpu
         vcpu_eff = np.where(resized, vcpu * (1 - resize) + st.prev_vcpu * resize, vcpu)
         st.prev_vcpu = vcpu
-        return eff_vms, eff_vms * vcpu_eff, (st.running * vcpu).sum(axis=1)
+        return eff_vms, eff_vms * vcpu_eff, row_sum(st.running * vcpu)
 
     def _database_capacity(self) -> np.ndarray:
         """Servers (vCPU) each database offers this step: pending operations, downtime, outages."""
@@ -392,12 +490,9 @@ class BatchedCore:
         b0 = d0 + topo.n_databases
         eff_vms, servers_svc, vcpu_used = self._compute_capacity(t)
         servers = np.zeros((n, v))
-        mu = np.ones((n, v))
         servers[:, :s] = servers_svc
-        mu[:, :s] = 1000.0 / topo.cpu_ms
         if topo.n_databases:
             servers[:, d0:b0] = self._database_capacity()
-            mu[:, d0:b0] = 1000.0 / p.db_ms_per_query
         # LB rate limit, blended while an LB update is in flight
         step = float(cfg.step_s)
         f_old = np.clip(st.lb_op_s / step, 0.0, 1.0)
@@ -408,8 +503,7 @@ class BatchedCore:
         tt = min(t, self.demand.shape[-1] - 1)
         ext = np.zeros((n, v))
         ext[:, topo.entries] = self.demand[:, :, tt] * topo.base_rate[topo.entries] * self._plan.spike[min(t, cfg.steps)]
-        backends = topo.calls[net, :s] > 0
-        lb_cap = rate * topo.capacity_scaler * (eff_vms * backends).sum(axis=1) if topo.lb_enabled else None
+        lb_cap = rate * topo.capacity_scaler * row_sum(eff_vms * self._backends) if topo.lb_enabled else None
         lb_reject = np.zeros(n)
         if topo.lb_enabled:
             offered = ext[:, net]
@@ -421,23 +515,25 @@ class BatchedCore:
         for _ in range(topo.depth):
             lam = ext + ((lam * ok_prev) @ topo.weights) * amp
         # queues
-        cap = servers * mu
-        queue_nodes = np.zeros(v, dtype=bool)
-        queue_nodes[:s] = True
-        queue_nodes[d0:b0] = True
+        cap = servers * self._mu
+        queue_nodes = self._queue_nodes
         served = np.where(queue_nodes, np.minimum(lam, cap * RHO_CAP), lam)
         own_err = np.where(lam > 0, 1.0 - served / np.maximum(lam, 1e-12), 0.0)
         own_err[:, net] = lb_reject
         rho = np.where(cap > 0, served / np.maximum(cap, 1e-12), 0.0)
-        stats = self._table.lookup(servers, rho) * (1000.0 / mu)[..., None]  # ms
+        # statistic-first (5, N, V): mean, p50, p95, p99 (ms), then log(1 - own error); rows 1..4
+        # are the right-hand side of the end-to-end recurrence below without any copy
+        stats = np.empty((5, n, v))
+        self._table.lookup_stats(servers, rho, out=stats[:4])
+        stats[:4] *= self._ms_per_unit
         no_cap = queue_nodes & (cap <= 0)
-        own_err = np.where(no_cap & (lam > 0), 1.0, own_err)
-        stats = np.where(no_cap[..., None], TIMEOUT_MS, stats)
-        own_lat = stats[..., 1:].copy()
-        mean_lat = stats[..., 0]
-        own_lat[:, net] = np.where(st.net_tier == 1, p.standard_tier_extra_ms, 0.0)[:, None]
-        mean_lat[:, net] = own_lat[:, net, 0]
-        own_lat[:, b0:] = p.gcs_latency_ms
+        if no_cap.any():
+            own_err = np.where(no_cap & (lam > 0), 1.0, own_err)
+            stats[:4, no_cap] = TIMEOUT_MS
+        mean_lat, own3 = stats[0], stats[1:4]
+        own3[:, :, net] = np.where(st.net_tier == 1, p.standard_tier_extra_ms, 0.0)
+        mean_lat[:, net] = own3[0, :, net]
+        own3[:, :, b0:] = p.gcs_latency_ms
         mean_lat[:, b0:] = p.gcs_latency_ms
         if topo.n_databases:  # connection limit (Little's law: connections = rate x time in system)
             conns = served[:, d0:b0] * mean_lat[:, d0:b0] / 1000.0
@@ -445,12 +541,13 @@ class BatchedCore:
             own_err[:, d0:b0] = 1.0 - (1.0 - own_err[:, d0:b0]) * (1.0 - over)
         st.err_prev = own_err
         # end to end along the call graph
-        # one GEMM per round: rows are (env, statistic) pairs, columns are nodes
-        own_rows = np.concatenate([own_lat.transpose(2, 0, 1).reshape(3 * n, v),
-                                   np.log(np.clip(1.0 - own_err, 1e-12, 1.0))], axis=0)
+        # one GEMM per round: rows are (statistic, env) pairs, columns are nodes
+        np.log(np.clip(1.0 - own_err, 1e-12, 1.0), out=stats[4])
+        own_rows = stats[1:].reshape(4 * n, v)
         rows = own_rows
         for _ in range(topo.depth):
             rows = own_rows + rows @ self._sync_t
+        own_lat = own3.transpose(1, 2, 0)  # (N, V, 3)
         latency = np.minimum(rows[: 3 * n].reshape(3, n, v).transpose(1, 2, 0), TIMEOUT_MS)
         e2e_log_ok = rows[3 * n :]
         error = 1.0 - np.exp(e2e_log_ok)

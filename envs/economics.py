@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from envs.rowops import row_sum
 from envs.topology import Topology
 
 
@@ -22,9 +23,12 @@ def sud_cumulative(slopes: np.ndarray, knots: np.ndarray, hours: np.ndarray) -> 
 
 def egress_month_cost(segments: np.ndarray, tier: np.ndarray, gib: np.ndarray) -> np.ndarray:
     """`gcp.pricing.tiered_egress_cost` for arrays of monthly volumes `gib` on network tiers `tier`."""
-    seg = segments[tier]  # (N, 3, 3)
-    span = np.clip(gib[..., None] - seg[..., 0], 0.0, seg[..., 1] - seg[..., 0])
-    return (span * seg[..., 2]).sum(axis=-1)
+    lower, width, price = segments[..., 0], segments[..., 1] - segments[..., 0], segments[..., 2]
+    total = np.zeros(np.shape(gib))
+    for j in range(segments.shape[1]):  # a few segments, each a whole-batch operation
+        span = np.clip(gib - np.take(lower[:, j], tier), 0.0, np.take(width[:, j], tier))
+        total += span * np.take(price[:, j], tier)
+    return total
 
 
 def step_costs(topo: Topology, st, mt: np.ndarray, dt_h: float, r_net: np.ndarray,
@@ -58,8 +62,7 @@ def step_costs(topo: Topology, st, mt: np.ndarray, dt_h: float, r_net: np.ndarra
 
     months = dt_h / month_h
     storage = (
-        topo.b_size * np.take_along_axis(np.broadcast_to(topo.b_price, (*st.klass.shape, 4)),
-                                         st.klass[..., None], axis=-1)[..., 0]
+        topo.b_size * np.take(topo.b_price, st.klass + np.arange(topo.n_buckets) * topo.b_price.shape[1])
         + r_bucket * (
             topo.b_read_month * topo.class_retrieval[st.klass]
             + topo.b_ops_a_month * topo.class_ops_a[st.klass] / 1000.0
@@ -77,10 +80,10 @@ def step_costs(topo: Topology, st, mt: np.ndarray, dt_h: float, r_net: np.ndarra
     if topo.lb_enabled:
         network = network + net["forwarding_rule_hour"] * dt_h
     return {
-        "compute": per_service.sum(axis=-1),
-        "storage": storage.sum(axis=-1),
+        "compute": row_sum(per_service),
+        "storage": row_sum(storage),
         "network": network,
-        "database": db.sum(axis=-1),
+        "database": row_sum(db),
         "per_service": per_service,
     }
 
@@ -100,8 +103,8 @@ def step_energy_kwh(topo: Topology, st, mt: np.ndarray, dt_h: float, util: np.nd
     storage = topo.b_size / 1024.0 * e["hdd_wh_per_tb_hour"] / 1000.0 * np.ones_like(st.klass, dtype=np.float64)
     pue = e["pue"] * dt_h
     return {
-        "compute": compute.sum(axis=-1) * pue,
-        "storage": storage.sum(axis=-1) * pue,
+        "compute": row_sum(compute) * pue,
+        "storage": row_sum(storage) * pue,
         "network": egress_gib * 1.073741824 * e["network_kwh_per_gb"] * e["pue"],
-        "database": db.sum(axis=-1) * pue,
+        "database": row_sum(db) * pue,
     }

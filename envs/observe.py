@@ -20,6 +20,7 @@ from gymnasium import spaces
 
 from envs.config import SimConfig
 from envs.knobs import AGENTS, Slots
+from envs.rowops import row_sum
 from envs.topology import Topology
 from gcp.telemetry import METRICS, STALE_LIMIT_STEPS, normalise
 
@@ -60,6 +61,44 @@ def raw_telemetry(topo: Topology, out, st, step_h: float) -> dict[str, np.ndarra
     return {"compute": compute, "network": network, "database": database, "storage": storage}
 
 
+#: Per domain, the metrics scaled "log" by `gcp.telemetry.normalise` (they take a log1p first).
+LOG_COLUMNS: dict[str, tuple[int, ...]] = {
+    a: tuple(j for j, m in enumerate(METRICS[a]) if m.scaling == "log") for a in AGENTS
+}
+
+
+def normalise_scales(domain: str, slo_ms, rows: int) -> tuple[np.ndarray, np.ndarray]:
+    """`gcp.telemetry.normalise` as one divide and one clip: (divisor, upper bound), each (rows, metrics).
+
+    Why: the observer normalises every agent's points in a single pass over one buffer
+    (after taking log1p of the LOG_COLUMNS); a unit metric divides by 1 (exact), an "slo"
+    one by its row's SLO, a "log" one by log1p(scale). Tests check it equals `normalise`.
+    """
+    metrics = METRICS[domain]
+    div = np.ones((rows, len(metrics)))
+    high = np.ones((rows, len(metrics)))
+    slo = np.broadcast_to(np.asarray(slo_ms, dtype=np.float64), (rows,))
+    for j, metric in enumerate(metrics):
+        if metric.scaling == "slo":
+            div[:, j], high[:, j] = slo, 10.0
+        elif metric.scaling == "log":
+            div[:, j], high[:, j] = np.log1p(metric.scale), 2.0
+    return div, high
+
+
+def fill_step(point: np.ndarray, last: np.ndarray, age: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """One step of `gcp.telemetry.fill_missing`'s recurrence: updates `last` and `age` in place.
+
+    Returns (filled value, staleness) for this point; tests check that it reproduces
+    `fill_missing` point for point.
+    """
+    fresh = ~np.isnan(point)
+    np.copyto(last, point, where=fresh)
+    age += 1.0
+    np.copyto(age, 0.0, where=fresh)
+    return np.where(age <= STALE_LIMIT_STEPS, last, 0.0), np.minimum(age / STALE_LIMIT_STEPS, 1.0)
+
+
 class Observer:
     """Keeps the noisy monitoring history and builds each agent's observation Dict."""
 
@@ -76,6 +115,7 @@ class Observer:
         self.rng = np.random.default_rng(0)
         self.window = config.window
         self.spaces = {a: self._space(a) for a in AGENTS}
+        self._layout()
 
     # spaces --------------------------------------------------------------------
     def _shape(self, agent: str) -> tuple[int, int]:
@@ -97,93 +137,123 @@ class Observer:
         })
 
     # history -------------------------------------------------------------------
-    def _noisy(self, raw: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        """Normalised monitoring points with multiplicative noise and random gaps (NaN)."""
+    def _layout(self) -> None:
+        """Where each agent's monitoring points sit in the step's flat point buffer, and their scales.
+
+        The buffer is agent-major in AGENTS order, then (N, rows, metrics): the order of the
+        noise draws, so the noise, the gaps and the gap filling are one array operation each
+        for all agents together.
+        """
+        self._blocks: dict[str, tuple[int, int, tuple[int, ...]]] = {}
+        div, high, start = [], [], 0
+        for agent in AGENTS:
+            shape = (self.n, *self._shape(agent))
+            size = int(np.prod(shape))
+            self._blocks[agent] = (start, start + size, shape)
+            d, h = normalise_scales(agent, self.slo[agent], shape[1])
+            div.append(np.broadcast_to(d, shape).reshape(-1))
+            high.append(np.broadcast_to(h, shape).reshape(-1))
+            start += size
+        self._div, self._high = np.concatenate(div), np.concatenate(high)
+        self._size = start
+
+    def _point(self, raw: dict[str, np.ndarray]) -> np.ndarray:
+        """The step's monitoring point, flat: normalised, with multiplicative noise and gaps (NaN)."""
         cfg = self.config
         noisy = cfg.stochastic and cfg.obs_noise > 0
         gaps = cfg.stochastic and cfg.obs_missing > 0
-        sizes = [self.n * int(np.prod(self._shape(a))) for a in AGENTS]
-        total = sum(sizes)
-        noise = np.exp(cfg.obs_noise * self.rng.standard_normal(total, dtype=np.float32)) if noisy else None
-        missing = self.rng.random(total, dtype=np.float32) < cfg.obs_missing if gaps else None
-        out, start = {}, 0
-        for agent, size in zip(AGENTS, sizes, strict=True):
-            shape = (self.n, *self._shape(agent))
-            values = np.zeros(shape)
-            values[:, : self.rows[agent]] = raw[agent]
-            if noise is not None:
-                values *= noise[start : start + size].reshape(shape)
-            values = normalise(agent, values, self.slo[agent])
-            if missing is not None:
-                values[missing[start : start + size].reshape(shape)] = np.nan
-            if self.rows[agent] == 0:
-                values[:] = np.nan  # nothing to monitor: the policy sees zeros with staleness 1
-            out[agent] = values
-            start += size
-        return out
-
-    def _fill(self, point: dict[str, np.ndarray]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-        """One step of `fill_missing`'s recurrence: (filled value, staleness) per agent."""
-        out = {}
+        noise = np.exp(cfg.obs_noise * self.rng.standard_normal(self._size, dtype=np.float32)) if noisy else None
+        missing = self.rng.random(self._size, dtype=np.float32) < cfg.obs_missing if gaps else None
+        point = np.empty(self._size)  # every block is written below
         for agent in AGENTS:
-            fresh = ~np.isnan(point[agent])
-            self._last[agent] = np.where(fresh, point[agent], self._last[agent])
-            self._age[agent] = np.where(fresh, 0.0, self._age[agent] + 1.0)
-            usable = self._age[agent] <= STALE_LIMIT_STEPS
-            out[agent] = (np.where(usable, self._last[agent], 0.0),
-                          np.minimum(self._age[agent] / STALE_LIMIT_STEPS, 1.0))
-        return out
+            lo, hi, shape = self._blocks[agent]
+            if not self.rows[agent]:
+                point[lo:hi] = 0.0  # nothing to monitor: NaN below (the policy sees zeros, staleness 1)
+                continue
+            values = point[lo:hi].reshape(shape)
+            if noise is None:
+                values[:] = raw[agent]
+            else:
+                np.multiply(raw[agent], noise[lo:hi].reshape(shape), out=values)
+            for j in LOG_COLUMNS[agent]:
+                column = values[..., j]
+                np.maximum(column, 0.0, out=column)
+                np.log1p(column, out=column)
+        point /= self._div
+        np.clip(point, 0.0, self._high, out=point)
+        if missing is not None:
+            np.copyto(point, np.nan, where=missing)
+        for agent in AGENTS:
+            if not self.rows[agent]:
+                lo, hi, _shape = self._blocks[agent]
+                point[lo:hi] = np.nan
+        return point
+
+    def _record(self, point: np.ndarray) -> None:
+        """Gap-fill the point and append it to the history ring (newest point not yet visible)."""
+        value, stale = fill_step(point, self._last, self._age)
+        c = self.window + 1  # the visible window plus the newest point
+        self._pos = (self._pos + 1) % c
+        for agent in AGENTS:
+            lo, hi, _shape = self._blocks[agent]
+            block = value[lo:hi].reshape(self.n, -1)
+            self._ring[agent][:, self._pos] = block
+            self._ring[agent][:, self._pos + c] = block
+        self._stale = (self._stale[1], stale.astype(np.float32))
 
     def reset(self, out, st, seed: int | None = None) -> None:
         self.rng = np.random.default_rng(None if seed is None else seed + 7919)
-        first = self._noisy(raw_telemetry(self.topo, out, st, self.config.step_s / 3600.0))
-        self._last = {a: np.zeros_like(first[a]) for a in AGENTS}
-        self._age = {a: np.full(first[a].shape, np.inf) for a in AGENTS}
-        filled = self._fill(first)
-        # Monitoring history, time-major and written twice (at i and i + window), so that the
-        # last `window` points are always one contiguous slice: no copy of the ring per step.
-        w = self.window
-        self._ring = {a: np.repeat(filled[a][0][None].astype(np.float32), 2 * w, axis=0) for a in AGENTS}
+        first = self._point(raw_telemetry(self.topo, out, st, self.config.step_s / 3600.0))
+        self._last = np.zeros(self._size)
+        self._age = np.full(self._size, np.inf)
+        value, stale = fill_step(first, self._last, self._age)
+        # Per agent (N, 2c, rows x metrics), env-major, each point written at i and i + c
+        # (c = window + 1), so the window before the newest point is one contiguous slice per env.
+        c = self.window + 1
+        self._ring = {}
+        for agent in AGENTS:
+            lo, hi, _shape = self._blocks[agent]
+            block = value[lo:hi].reshape(self.n, 1, -1).astype(np.float32)
+            self._ring[agent] = np.repeat(block, 2 * c, axis=1)
         self._pos = 0
-        self._stale = {a: (filled[a][1].astype(np.float32),) * 2 for a in AGENTS}
+        self._stale = (stale.astype(np.float32),) * 2
 
     def push(self, out, st, masks: dict[str, np.ndarray], costs: dict[str, np.ndarray]):
-        filled = self._fill(self._noisy(raw_telemetry(self.topo, out, st, self.config.step_s / 3600.0)))
-        w = self.window
-        self._pos = (self._pos + 1) % w
-        for agent in AGENTS:
-            value, stale = filled[agent]
-            self._ring[agent][self._pos] = value
-            self._ring[agent][self._pos + w] = value
-            self._stale[agent] = (self._stale[agent][1], stale.astype(np.float32))
+        self._record(self._point(raw_telemetry(self.topo, out, st, self.config.step_s / 3600.0)))
         return self.observe(st, masks, costs)
 
     def window_of(self, agent: str) -> np.ndarray:
-        """(window, N, rows, metrics) filled points, oldest first, ending one step before now."""
-        end = self._pos + self.window  # index of the newest point, which is not visible yet
-        return self._ring[agent][end - self.window : end]
+        """(N, window, rows x metrics) filled points, oldest first, ending one step before now."""
+        start = self._pos + 1  # the oldest visible point; the newest (not visible) is at pos + c
+        return self._ring[agent][:, start : start + self.window]
 
     # observations ----------------------------------------------------------------
     def observe(self, st, masks: dict[str, np.ndarray], costs: dict[str, np.ndarray]) -> dict[str, dict]:
-        """{agent: {key: (N, ...) float32}} -- the batched form of each agent's Dict observation."""
-        topo = self.topo
+        """{agent: {key: (N, ...) float32}} -- the batched form of each agent's Dict observation.
+
+        Every array is freshly allocated, so a caller may keep observations across steps.
+        """
+        topo, n = self.topo, self.n
         budget_h = topo.spec.budget_monthly_usd / topo.catalog.hours_per_month
         step_h = self.config.step_s / 3600.0
         total = sum(costs.values()) / step_h
         vcpu = topo.m_vcpu[st.machine_of(topo)]
-        headroom = np.clip(1.0 - (st.target * vcpu).sum(axis=1) / np.maximum(st.quota, 1e-9), 0.0, 1.0)
-        context = np.stack([headroom, st.spot_mult, np.full(self.n, topo.carbon_g_per_kwh / 1000.0),
-                            total / budget_h], axis=-1)
-        context = np.clip(context, 0.0, 100.0).astype(np.float32)
+        context = np.empty((n, len(CONTEXT)), dtype=np.float32)
+        context[:, 0] = np.clip(1.0 - row_sum(st.target * vcpu) / np.maximum(st.quota, 1e-9), 0.0, 1.0)
+        context[:, 1] = st.spot_mult
+        context[:, 2] = topo.carbon_g_per_kwh / 1000.0
+        context[:, 3] = total / budget_h
+        np.clip(context, 0.0, 100.0, out=context)
         resources = self._resources(st)
         pending = self._pending(st)
         obs = {}
         for agent in AGENTS:
-            window = self.window_of(agent)
+            lo, hi, shape = self._blocks[agent]
+            history = self.window_of(agent).reshape(n, self.window, *shape[1:]).copy()
             obs[agent] = {
-                "telemetry": window[-1].copy(),
-                "history": np.ascontiguousarray(window.transpose(1, 0, 2, 3)),
-                "staleness": self._stale[agent][0].copy(),
+                "telemetry": history[:, -1].copy(),
+                "history": history,
+                "staleness": self._stale[0][lo:hi].reshape(shape).copy(),
                 "resources": resources[agent],
                 "cost_rate": np.clip(costs[agent] / step_h / budget_h, 0.0, 100.0)[:, None].astype(np.float32),
                 "context": context,
@@ -192,54 +262,69 @@ class Observer:
             }
         return obs
 
-    def _pad(self, rows: list[np.ndarray], agent: str, width: int) -> np.ndarray:
-        mats = [np.asarray(r, dtype=np.float64).reshape(self.n, -1, width) for r in rows if np.size(r)]
-        count = max(self.resource_rows[agent], 1)
-        out = np.zeros((self.n, count, width), dtype=np.float32)
-        if mats:
-            stacked = np.concatenate(mats, axis=1)
-            out[:, : stacked.shape[1]] = np.clip(stacked, 0.0, 1.0)
-        return out
+    def _blank(self, agent: str, width: int) -> np.ndarray:
+        return np.zeros((self.n, max(self.resource_rows[agent], 1), width), dtype=np.float32)
 
     def _resources(self, st) -> dict[str, np.ndarray]:
+        """Own resources per agent, (N, rows, RESOURCE_FEATURES) in [0, 1]; unused features are 0."""
         topo = self.topo
+        s, b = topo.n_services, topo.n_buckets
         z = float(len(topo.zones))
-        mt = st.machine_of(topo)
-        top = np.maximum(topo.ladder_len - 1, 1)
-        zeros_s = np.zeros_like(st.spot)
-        comp = np.stack([st.target / topo.rep_max, st.running / topo.rep_max, topo.m_vcpu[mt] / 64.0,
-                         st.spot, st.zones_k / z, st.pos / top], axis=-1)
-        disks = np.stack([st.disk_type / 2.0, st.disk_gb / 1000.0, zeros_s, zeros_s, zeros_s, zeros_s], -1)
-        zb = np.zeros(st.klass.shape)
-        buckets = np.stack([st.klass / 3.0, np.log1p(np.broadcast_to(topo.b_size, zb.shape)) / np.log1p(1e5),
-                            zb, zb, zb, zb], -1)
-        lb = np.full(self.n, float(topo.lb_enabled))
-        deploy = np.stack([st.cdn.astype(float), st.net_tier.astype(float), st.max_rate / 1000.0, lb,
-                           np.zeros(self.n), np.zeros(self.n)], -1)
-        spread = np.stack([st.zones_k / z, zeros_s, zeros_s, zeros_s, zeros_s, zeros_s], -1)
-        tiers = max(len(topo.tier_names) - 1, 1)
-        db = np.stack([st.tier / tiers, st.ha.astype(float), st.replicas / 10.0, st.db_disk / 1000.0,
-                       st.db_data / np.maximum(st.db_disk, 1e-9), (st.db_op_s > 0).astype(float)], -1)
-        w = RESOURCE_FEATURES
-        return {"compute": self._pad([comp], "compute", w), "storage": self._pad([buckets, disks], "storage", w),
-                "network": self._pad([deploy, spread], "network", w), "database": self._pad([db], "database", w)}
+        out = {a: self._blank(a, RESOURCE_FEATURES) for a in AGENTS}
+        if s:
+            comp = out["compute"]
+            comp[:, :s, 0] = st.target / topo.rep_max
+            comp[:, :s, 1] = st.running / topo.rep_max
+            comp[:, :s, 2] = topo.m_vcpu[st.machine_of(topo)] / 64.0
+            comp[:, :s, 3] = st.spot
+            comp[:, :s, 4] = st.zones_k / z
+            comp[:, :s, 5] = st.pos / np.maximum(topo.ladder_len - 1, 1)
+            disks = out["storage"][:, b : b + s]
+            disks[..., 0] = st.disk_type / 2.0
+            disks[..., 1] = st.disk_gb / 1000.0
+            out["network"][:, 1 : 1 + s, 0] = st.zones_k / z
+        if b:
+            buckets = out["storage"][:, :b]
+            buckets[..., 0] = st.klass / 3.0
+            buckets[..., 1] = np.log1p(topo.b_size) / np.log1p(1e5)
+        deploy = out["network"][:, 0]
+        deploy[:, 0] = st.cdn
+        deploy[:, 1] = st.net_tier
+        deploy[:, 2] = st.max_rate / 1000.0
+        deploy[:, 3] = float(topo.lb_enabled)
+        if topo.n_databases:
+            db = out["database"]
+            d = topo.n_databases
+            db[:, :d, 0] = st.tier / max(len(topo.tier_names) - 1, 1)
+            db[:, :d, 1] = st.ha
+            db[:, :d, 2] = st.replicas / 10.0
+            db[:, :d, 3] = st.db_disk / 1000.0
+            db[:, :d, 4] = st.db_data / np.maximum(st.db_disk, 1e-9)
+            db[:, :d, 5] = st.db_op_s > 0
+        for values in out.values():
+            np.clip(values, 0.0, 1.0, out=values)
+        return out
 
     def _pending(self, st) -> dict[str, np.ndarray]:
         """Per resource: operation in flight, its remaining time (/1800 s), downtime still ahead (/1800 s)."""
         topo = self.topo
-        boot = topo.catalog.delay_s("vm_boot")
-        creating = st.target > st.running
-        comp = np.stack([creating, creating * boot / 1800.0, np.zeros_like(st.spot)], -1)
-        storage_rows = np.zeros((self.n, topo.n_buckets + topo.n_services, PENDING_FEATURES))
-        lb = st.lb_op_s > 0
-        deploy = np.stack([lb, st.lb_op_s / 1800.0, np.zeros(self.n)], -1)
-        spread = np.zeros((self.n, topo.n_services, PENDING_FEATURES))
-        busy = (st.db_op_s > 0) | (st.replica_op_s > 0)
-        db = np.stack([busy, np.maximum(st.db_op_s, st.replica_op_s) / 1800.0,
-                       np.where(st.db_op_s > 0, st.db_down_s, 0.0) / 1800.0], -1)
-        w = PENDING_FEATURES
-        return {"compute": self._pad([comp], "compute", w), "storage": self._pad([storage_rows], "storage", w),
-                "network": self._pad([deploy, spread], "network", w), "database": self._pad([db], "database", w)}
+        s = topo.n_services
+        out = {a: self._blank(a, PENDING_FEATURES) for a in AGENTS}
+        if s:
+            creating = st.target > st.running
+            out["compute"][:, :s, 0] = creating
+            out["compute"][:, :s, 1] = creating * topo.catalog.delay_s("vm_boot") / 1800.0
+        deploy = out["network"][:, 0]
+        deploy[:, 0] = st.lb_op_s > 0
+        deploy[:, 1] = st.lb_op_s / 1800.0
+        if topo.n_databases:
+            db = out["database"][:, : topo.n_databases]
+            db[..., 0] = (st.db_op_s > 0) | (st.replica_op_s > 0)
+            db[..., 1] = np.maximum(st.db_op_s, st.replica_op_s) / 1800.0
+            db[..., 2] = np.where(st.db_op_s > 0, st.db_down_s, 0.0) / 1800.0
+        for values in out.values():
+            np.clip(values, 0.0, 1.0, out=values)
+        return out
 
     # critic and GNN views ----------------------------------------------------------
     def global_state(self, out, st) -> np.ndarray:

@@ -12,6 +12,7 @@ import numpy as np
 
 from envs.config import RewardConfig
 from envs.knobs import AGENTS
+from envs.rowops import row_mean, row_sum
 from envs.topology import Topology
 
 TERMS = ("cost", "performance", "reliability", "sustainability")
@@ -29,15 +30,16 @@ class RewardModel:
         self.uses = {"database": calls[:, d0:b0].sum(axis=1) > 0, "storage": calls[:, b0:].sum(axis=1) > 0}
         self.weights = np.array([cfg.cost, cfg.performance, cfg.reliability, cfg.sustainability])
         self.edges = np.nonzero(topo.calls)
+        self._uses_index = {k: np.nonzero(v)[0] for k, v in self.uses.items()}
 
     def reset(self, n: int, first) -> None:
         self.carbon_ref = np.maximum(first.carbon_kg, 1e-9)
         self.episode_sum = np.zeros(n)
 
-    def _mean(self, values: np.ndarray, where: np.ndarray) -> np.ndarray:
-        if not where.any():
+    def _mean(self, values: np.ndarray, index: np.ndarray) -> np.ndarray:
+        if not len(index):
             return np.ones(values.shape[0])
-        return values[:, where].mean(axis=1)
+        return row_mean(values[:, index])
 
     def step(self, out, st, total_steps: int, truncated: np.ndarray):
         topo, cfg = self.topo, self.cfg
@@ -46,30 +48,29 @@ class RewardModel:
         budget_step = topo.spec.budget_monthly_usd / topo.catalog.hours_per_month * self.step_h
         perf_s = np.minimum(1.0, topo.slo_ms / np.maximum(out.latency[:, :s, 2], 1e-9))
         weight = np.maximum(out.demand[:, self.entries], 1e-12)
-        weight = weight / weight.sum(axis=1, keepdims=True)
+        weight = weight / row_sum(weight)[:, None]
         total_cost = out.cost
         glob = {
             "cost": -total_cost / budget_step,
-            "performance": (perf_s[:, self.entries] * weight).sum(axis=1),
-            "reliability": 1.0 - (out.error[:, self.entries] * weight).sum(axis=1),
+            "performance": row_sum(perf_s[:, self.entries] * weight),
+            "reliability": 1.0 - row_sum(out.error[:, self.entries] * weight),
             "sustainability": -out.carbon_kg / self.carbon_ref,
         }
         carbon_share = {a: out.energy[a] * topo.carbon_g_per_kwh / 1000.0 / self.carbon_ref for a in AGENTS}
-        every = np.ones(s, dtype=bool)
         local = {
-            "compute": (perf_s.mean(axis=1) if s else np.ones(len(total_cost)),
-                        1.0 - (out.own_error[:, :s].mean(axis=1) if s else 0.0)),
-            "storage": (self._mean(perf_s, self.uses["storage"]),
-                        1.0 - (out.own_error[:, b0:].mean(axis=1) if topo.n_buckets else 0.0)),
+            "compute": (row_mean(perf_s) if s else np.ones(len(total_cost)),
+                        1.0 - (row_mean(out.own_error[:, :s]) if s else 0.0)),
+            "storage": (self._mean(perf_s, self._uses_index["storage"]),
+                        1.0 - (row_mean(out.own_error[:, b0:]) if topo.n_buckets else 0.0)),
             "network": (glob["performance"], 1.0 - out.lb_reject),
-            "database": (self._mean(perf_s, self.uses["database"] if s else every),
-                         1.0 - (out.own_error[:, d0:b0].mean(axis=1) if topo.n_databases else 0.0)),
+            "database": (self._mean(perf_s, self._uses_index["database"]),
+                         1.0 - (row_mean(out.own_error[:, d0:b0]) if topo.n_databases else 0.0)),
         }
         over_budget = np.maximum(total_cost / budget_step - 1.0, 0.0)
         over_quota = np.where(out.vcpu_used > st.quota + 1e-9,
                               1.0 + (out.vcpu_used - st.quota) / np.maximum(st.quota, 1.0), 0.0)
         _src, dst = self.edges
-        broken = (out.own_error[:, dst] > 0.5).mean(axis=1) if len(dst) else np.zeros(len(total_cost))
+        broken = row_mean(out.own_error[:, dst] > 0.5) if len(dst) else np.zeros(len(total_cost))
         penalty = (cfg.budget_penalty * over_budget + cfg.quota_penalty * over_quota
                    + cfg.dependency_penalty * broken)
         global_term = sum(w * glob[k] for w, k in zip(self.weights, TERMS, strict=True))

@@ -59,7 +59,8 @@ class State:
         return self.target.shape[0]
 
     def machine_of(self, topo: Topology) -> np.ndarray:
-        return topo.ladder[np.arange(topo.n_services)[None, :], self.pos]
+        """Machine-type index (into topo.m_*) of each service's VMs, (N, S)."""
+        return np.take(topo.ladder, self.pos + np.arange(topo.n_services) * topo.ladder.shape[1])
 
     def copy(self) -> State:
         return State(**{k: (v.copy() if isinstance(v, np.ndarray) else v) for k, v in self.__dict__.items()})

@@ -6,12 +6,14 @@ import numpy as np
 import pytest
 
 from envs.bridges import JointActionEnv
+from envs.config import SimConfig
 from envs.core import BatchedCore
 from envs.faults import DemandSpike, PreemptionWave, QuotaCut
 from envs.knobs import AGENTS
+from envs.observe import LOG_COLUMNS, fill_step, normalise_scales
 from envs.provisioning import ProvisioningEnv
 from envs.scenarios import scenario_spec
-from gcp.telemetry import fill_missing
+from gcp.telemetry import METRICS, fill_missing, normalise
 
 
 def test_render_draws_a_png_timeline(tmp_path):
@@ -51,19 +53,41 @@ def test_rllib_registration_is_lazy_and_works():
 
 
 def test_online_gap_filling_equals_fill_missing():
-    core = BatchedCore(scenario_spec("web"), 3)
-    obs_fill = core.observer
     rng = np.random.default_rng(0)
     series = rng.random((3, 4, 6, 30))
     series[rng.random(series.shape) < 0.3] = np.nan
     series[..., 5:12][:, 0] = np.nan  # a long gap: goes stale
     expected, stale = fill_missing(series)
-    obs_fill._last = {a: np.zeros((3, 4, 6)) for a in AGENTS}
-    obs_fill._age = {a: np.full((3, 4, 6), np.inf) for a in AGENTS}
+    last, age = np.zeros((3, 4, 6)), np.full((3, 4, 6), np.inf)
     for t in range(series.shape[-1]):
-        filled = obs_fill._fill({a: series[..., t] for a in AGENTS})
-        assert np.array_equal(filled["compute"][0], expected[..., t])
-        assert np.array_equal(filled["compute"][1], stale[..., t])
+        value, staleness = fill_step(series[..., t], last, age)
+        assert np.array_equal(value, expected[..., t])
+        assert np.array_equal(staleness, stale[..., t])
+
+
+def test_one_pass_normalisation_equals_gcp_normalise():
+    rng = np.random.default_rng(1)
+    for agent in AGENTS:
+        rows = 3
+        slo = rng.uniform(50, 500, rows) if agent == "compute" else 200.0
+        raw = rng.lognormal(0.0, 3.0, (5, rows, len(METRICS[agent]))) * rng.choice([-1, 1], (5, rows, 1))
+        div, high = normalise_scales(agent, slo, rows)
+        values = raw.copy()
+        for j in LOG_COLUMNS[agent]:
+            values[..., j] = np.log1p(np.maximum(values[..., j], 0.0))
+        assert np.array_equal(np.clip(values / div, 0.0, high), normalise(agent, raw, slo))
+
+
+def test_history_is_the_window_before_the_delayed_point():
+    core = BatchedCore(scenario_spec("web"), 2, config=SimConfig(obs_missing=0.0))
+    seen = []
+    for _ in range(10):
+        obs = core.step({})[0]["network"]
+        seen.append(obs["telemetry"])
+        window = core.config.window
+        assert np.array_equal(obs["history"][:, -1], obs["telemetry"])
+        if len(seen) > window:  # oldest first, the last `window` delayed points, nothing newer
+            assert np.array_equal(obs["history"], np.stack(seen[-window:], axis=1))
 
 
 def test_scripted_faults():
