@@ -75,12 +75,18 @@ def preview_plan(before: DeploymentSpec, after: DeploymentSpec, target: str,
 def make_plan(workdir: Path, before: DeploymentSpec, after: DeploymentSpec, target: str,
               try_real: bool) -> TfPlan:
     from terraform.errors import TerraformUnavailable
-    from terraform.runner import TerraformRunner
+    from terraform.runner import MIRROR_ENV, TerraformRunner
 
     if not try_real:
         return preview_plan(before, after, target, "real Terraform was not requested")
     if not TerraformRunner.available():
         return preview_plan(before, after, target, "terraform is not on PATH")
+    if not runner(workdir).mirror_has(target):
+        return preview_plan(
+            before, after, target,
+            f"no plugin mirror with hashicorp/{target} is configured (set {MIRROR_ENV}); "
+            "marlform never lets Terraform download providers",
+        )
     try:
         return real_plan(workdir, after, target)
     except TerraformUnavailable as exc:

@@ -68,6 +68,16 @@ class TerraformRunner:
     def available(terraform_bin: str | None = None) -> bool:
         return bool(terraform_bin or shutil.which("terraform"))
 
+    def mirror_has(self, provider: str) -> bool:
+        """Whether the configured plugin mirror holds `hashicorp/<provider>` (no mirror: False).
+
+        Planning without a mirror would make Terraform reach for the public registry,
+        so callers use this to decide before any network is touched.
+        """
+        if not self.plugin_mirror:
+            return False
+        return (self.plugin_mirror / "registry.terraform.io" / "hashicorp" / provider).is_dir()
+
     # plumbing -------------------------------------------------------------
     def _write_cli_config(self) -> Path:
         lines = []
