@@ -3,7 +3,9 @@ current autoscaler would have chosen (the shadow-stage comparison)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from gcp.spec import DeploymentSpec
@@ -46,12 +48,73 @@ def shadow_compare(outcome: Outcome, before: DeploymentSpec) -> dict[str, Any] |
     return {"agreement": agreement, "services": services}
 
 
-def gcp_backend(spec: DeploymentSpec):
-    """The live project behind `spec`, read through the GCP layer (`--observe gcp`)."""
-    from gcp.clients.session import open_session
+def gcp_backend(spec: DeploymentSpec, endpoints: Sequence[str] = (), key_file: str | None = None):
+    """The live project behind `spec`, read through the GCP layer (`--observe gcp`).
+
+    `endpoints` are `NAME=URL` overrides (local servers, emulators) on top of
+    `MARLFORM_GCP_ENDPOINT_<NAME>`; credentials are ADC or `key_file`.
+    """
+    from gcp.clients.session import Endpoints, open_session
     from gcp.gcp_backend import GcpBackend
 
-    return GcpBackend(open_session(spec.project, region=spec.region), spec)
+    chosen = Endpoints.from_env().with_overrides(list(endpoints))
+    return GcpBackend(open_session(spec.project, key_file, chosen, region=spec.region), spec)
+
+
+@dataclass
+class Observed:
+    """What the policy sees of a deployment, and how its choices become the spec after."""
+
+    observations: dict[str, dict[str, Any]]
+    info: dict[str, Any]
+    #: The JSON record of the observation for the bundle (`observation.json`).
+    record: dict[str, Any]
+    spec_after: Callable[[dict[str, Any]], DeploymentSpec]
+    notes: list[str] = field(default_factory=list)
+
+
+def hours_into_month(start_s: float) -> float:
+    """Hours from the start of the (UTC) calendar month to `start_s`: the sustained-use position."""
+    moment = datetime.fromtimestamp(start_s, UTC)
+    first = moment.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    return (moment - first).total_seconds() / 3600.0
+
+
+def _lists(array) -> list:
+    """An array as nested lists, NaN (missing) as None: observation.json stays valid JSON."""
+    import numpy as np
+
+    array = np.asarray(array, dtype=np.float64)
+    return np.where(np.isnan(array), None, array).tolist()
+
+
+def observe_gcp(backend, live: DeploymentSpec) -> Observed:
+    """Observe the live project: its Monitoring history for the live spec's resources, mapped
+    into the policy's observations by `envs.external` (the simulator's layout and rules)."""
+    from envs.external import observe_external, spec_after
+    from envs.policy_info import from_spec
+    from gcp.observe import collect
+    from gcp.telemetry import STEP_SECONDS, metric_names
+
+    raw = collect(backend.session, live, backend.inventory(), backend.steps)
+    month_h = hours_into_month(float(raw.step_end_s[-1]) - STEP_SECONDS)
+    seen = observe_external(live, raw.series, month_h)
+    latest = raw.latest()
+    record = {
+        "source": "gcp", "project": live.project, "deployment": live.name,
+        "step_end_s": raw.step_end_s.tolist(), "hours_into_month": month_h,
+        "telemetry": {d: _lists(v) for d, v in latest.items()},
+        "metrics": {d: metric_names(d) for d in latest},
+        "resources": raw.resources, "missing_share": seen.missing,
+        "observations": {a: {k: v.tolist() for k, v in o.items()}
+                         for a, o in seen.observations.items()},
+    }
+    gaps = ", ".join(f"{d} {share:.0%}" for d, share in seen.missing.items() if share > 0)
+    notes = [f"observed project {live.project!r} through Cloud Monitoring: {len(raw.step_end_s)} "
+             f"steps to {datetime.fromtimestamp(float(raw.step_end_s[-1]), UTC):%Y-%m-%dT%H:%MZ}"
+             + (f"; missing points in the window: {gaps} (carried forward, staleness)" if gaps else "")]
+    return Observed(seen.observations, from_spec(live), record,
+                    lambda actions: spec_after(live, actions), notes)
 
 
 #: The policy used when none is named, until the trained default policy is in the registry.
@@ -96,45 +159,50 @@ def _hold(env, obs, steps: int):
     return obs
 
 
-def _observation(env, obs) -> dict[str, Any]:
-    return {"telemetry": {a: v.tolist() for a, v in env.telemetry().items()},
-            "observations": {a: {k: v.tolist() for k, v in o.items()} for a, o in obs.items()},
-            "step": int(env.core.state.t)}
+def observe_sim(before: DeploymentSpec, scenario: str, seed: int, warmup_steps: int) -> Observed:
+    """Observe the simulator running `before` for `warmup_steps` unchanged, so the agents see
+    steady telemetry of what runs now; each choice is applied to a twin at the same state."""
+    from envs.policy_info import from_core
+
+    env, obs = _env(before, scenario, seed)
+    obs = _hold(env, obs, warmup_steps)
+    record = {"source": "sim", "scenario": scenario, "seed": seed,
+              "telemetry": {a: v.tolist() for a, v in env.telemetry().items()},
+              "observations": {a: {k: v.tolist() for k, v in o.items()} for a, o in obs.items()},
+              "step": int(env.core.state.t)}
+
+    def after(actions: dict[str, Any]) -> DeploymentSpec:
+        twin, twin_obs = _env(before, scenario, seed)
+        _hold(twin, twin_obs, warmup_steps)
+        twin.step(actions)
+        return twin.deployment_spec()
+
+    return Observed(obs, from_core(env.core), record, after)
 
 
 def decide(before: DeploymentSpec, scenario: str, policy_name: str | None, observe: str, seed: int,
-           warmup_steps: int) -> Outcome:
-    """Observe the deployment, let the policy act once, and read the spec after.
-
-    On the simulator the deployment runs `warmup_steps` unchanged first, so the agents see
-    steady telemetry of what runs now. The current autoscaler (HPA rules) acts on the same
-    observation in a twin environment, for the shadow comparison.
+           warmup_steps: int, backend=None) -> Outcome:
+    """Observe the deployment (the simulator, or the live project through `backend`), let the
+    policy act once, and read the spec after. The current autoscaler (HPA rules) acts on the
+    same observation, for the shadow comparison.
     """
     from agents.baselines.rules import HPAPolicy
-    from envs.policy_info import from_core
 
-    if observe != "sim":
-        from gcp.errors import MarlformError
-
-        raise MarlformError("--observe gcp: mapping live telemetry into the policy's observations "
-                            "is not wired yet; use --observe sim")
     policy, version = load_policy(policy_name)
     policy.reset(seed)
-    env, obs = _env(before, scenario, seed)
-    obs = _hold(env, obs, warmup_steps)
-    chosen = policy.decisions(obs, from_core(env.core))
-    observation = _observation(env, obs)
-    env.step({a: d.action for a, d in chosen.items()})
-    twin, twin_obs = _env(before, scenario, seed)
-    twin_obs = _hold(twin, twin_obs, warmup_steps)
+    seen = observe_gcp(backend, before) if observe == "gcp" else observe_sim(
+        before, scenario, seed, warmup_steps)
+    chosen = policy.decisions(seen.observations, seen.info)
     autoscaler = HPAPolicy()
     autoscaler.reset(seed)
-    twin.step({a: d.action for a, d in autoscaler.decisions(twin_obs, from_core(twin.core)).items()})
+    reference = autoscaler.decisions(seen.observations, seen.info)
     decisions = [{**d.to_dict(), "expected": d.expected_outcome, "value": d.expected_value,
                   "resource": None, "action": d.rationale or str(d.to_dict()["action"])}
                  for d in chosen.values() if d.action.any()]
-    return Outcome(version, env.deployment_spec(), decisions, observation,
-                   autoscaler_spec=twin.deployment_spec())
+    return Outcome(version, seen.spec_after({a: d.action for a, d in chosen.items()}), decisions,
+                   seen.record,
+                   autoscaler_spec=seen.spec_after({a: d.action for a, d in reference.items()}),
+                   notes=seen.notes)
 
 
 def health(spec: DeploymentSpec, scenario: str, limits, seed: int):

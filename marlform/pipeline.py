@@ -43,6 +43,9 @@ class PlanRequest:
     real_terraform: bool | None = None
     auto_apply: bool = True
     wait_s: float = 0.0
+    #: --observe gcp: `NAME=URL` endpoint overrides (local servers) and a service-account key.
+    endpoints: tuple[str, ...] = ()
+    key_file: str | None = None
 
 
 @dataclass
@@ -64,12 +67,11 @@ def new_plan_id(deployment: str) -> str:
 
 
 def current_deployment(ws: Workspace, request: PlanRequest, file_spec: DeploymentSpec,
-                       notes: list[str]) -> DeploymentSpec:
-    """What is deployed now: the live project (gcp), or the simulated deployment in the store."""
-    if request.observe == "gcp":
-        from marlform.observe import gcp_backend
-
-        live = gcp_backend(file_spec).deployment_spec()
+                       notes: list[str], backend=None) -> DeploymentSpec:
+    """What is deployed now: the live project (gcp, read through `backend`), or the simulated
+    deployment in the store."""
+    if backend is not None:
+        live = backend.deployment_spec()
         with ws.store.transaction() as tx:
             ws.store.put_deployment(tx, live, safe=ws.store.safe_spec(live.name) is None)
         return live
@@ -100,9 +102,15 @@ def run_plan(ws: Workspace, request: PlanRequest) -> PlanResult:
         policy_actor = f"agent:{request.policy or 'default'}"
         check_rate(ws, name, ("plan",), config.rate_limits.plans_per_hour, "plans", policy_actor)
         notes: list[str] = []
-        before = current_deployment(ws, request, file_spec, notes)
+        backend = None
+        if request.observe == "gcp":
+            from marlform.observe import gcp_backend
+
+            backend = gcp_backend(file_spec, request.endpoints, request.key_file)
+        before = current_deployment(ws, request, file_spec, notes, backend)
         outcome = decide(before, request.scenario, request.policy, request.observe, request.seed,
-                         request.warmup_steps)
+                         request.warmup_steps, backend)
+        notes.extend(outcome.notes)
         crash_point("plan.observed")
         overrides = {p: o["value"] for p, o in ws.store.overrides(name).items()}
         proposed, overridden = apply_overrides(outcome.spec_after, overrides)

@@ -34,6 +34,11 @@ def plan(
     no_apply: bool = typer.Option(False, "--no-apply", help="In the autonomous stage, do not let a "
                                   "low-impact plan apply itself."),
     wait: float = typer.Option(0.0, "--wait", min=0, help="Seconds to wait for the deployment lock."),
+    endpoint: list[str] = typer.Option([], "--endpoint", help="--observe gcp: NAME=URL of a local "
+                                       "server or emulator (NAME: compute, monitoring, storage, "
+                                       "sql); repeatable. Env: MARLFORM_GCP_ENDPOINT_<NAME>."),
+    key_file: Path = typer.Option(None, "--key-file", help="--observe gcp: service-account key "
+                                  "file; default: Application Default Credentials."),
     home: Path = home_option(), store: str = store_option(), json_output: bool = json_option(),
 ) -> None:
     """Make a plan bundle: observe → policy acts → spec after → Terraform plan → safety → bundle.
@@ -47,12 +52,15 @@ def plan(
 
     if observe not in ("sim", "gcp"):
         fail(f"--observe {observe!r}: expected sim or gcp")
+    if (endpoint or key_file) and observe != "gcp":
+        fail("--endpoint and --key-file read a live project: use them with --observe gcp")
     if target not in (None, "google", "aws"):
         fail(f"--target {target!r}: expected google or aws")
     ws = open_workspace(home, store)
     request = PlanRequest(deployment, scenario, policy, observe, seed, target=target,
                           real_terraform=False if preview else None, auto_apply=not no_apply,
-                          wait_s=wait)
+                          wait_s=wait, endpoints=tuple(endpoint),
+                          key_file=str(key_file) if key_file else None)
     result = run_plan(ws, request)
     if json_output:
         print_json(result.to_dict())
