@@ -1,0 +1,1 @@
+"""Training on Ray: rollout actors, a parameter server, the learner loop, tracking and tuning."""
