@@ -26,6 +26,7 @@ GROUPS: list[tuple[str, str, str]] = [
     ("stage", "marlform.cli.stage", "Rollout stages: show, promote on evidence, demote."),
     ("override", "marlform.cli.control", "Pin settings the agents must respect until released."),
     ("gcp", "marlform.cli.gcp", "Observe, inventory and validate a real GCP project; IAM roles."),
+    ("models", "marlform.cli.models", "Trained policies in the model registry: list, promote, roll back."),
 ]
 
 #: Single commands registered at the top level: (module, function name).
@@ -37,6 +38,10 @@ COMMANDS: list[tuple[str, str]] = [
     ("marlform.cli.apply", "apply"),
     ("marlform.cli.control", "pause"),
     ("marlform.cli.control", "resume"),
+    ("marlform.cli.explain", "explain"),
+    ("marlform.cli.train", "train"),
+    ("marlform.cli.evaluate", "evaluate"),
+    ("marlform.cli.ab", "ab"),
 ]
 
 app = typer.Typer(
