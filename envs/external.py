@@ -27,6 +27,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -52,6 +53,8 @@ class ExternalObservation:
     spaces: dict
     #: Per domain, the share of the visible window's points that were missing (NaN).
     missing: dict[str, float]
+    #: The deterministic core built for the live spec: its layout is what a policy must fit.
+    core: Any = None
 
 
 def live_core(spec: DeploymentSpec) -> BatchedCore:
@@ -146,7 +149,7 @@ def observe_external(spec: DeploymentSpec, history: Mapping[str, np.ndarray],
         observations[agent] = single
         visible = raw[agent][..., -observer.window:]
         missing[agent] = float(np.isnan(visible).mean()) if visible.size else 1.0
-    return ExternalObservation(observations, dict(observer.spaces), missing)
+    return ExternalObservation(observations, dict(observer.spaces), missing, core)
 
 
 def spec_after(spec: DeploymentSpec, actions: Mapping[str, np.ndarray]) -> DeploymentSpec:

@@ -24,6 +24,9 @@ class Outcome:
     #: What the current autoscaler would run, for the shadow comparison.
     autoscaler_spec: DeploymentSpec | None = None
     notes: list[str] = field(default_factory=list)
+    #: Decision-tree rules for the actions (markdown), or why there are none.
+    explanation: str | None = None
+    no_explanation: str | None = None
 
 
 def _direction(old: int, new: int) -> str:
@@ -71,6 +74,8 @@ class Observed:
     record: dict[str, Any]
     spec_after: Callable[[dict[str, Any]], DeploymentSpec]
     notes: list[str] = field(default_factory=list)
+    #: The simulator core the observation follows; a trained policy must fit its layout.
+    core: Any = None
 
 
 def hours_into_month(start_s: float) -> float:
@@ -114,11 +119,13 @@ def observe_gcp(backend, live: DeploymentSpec) -> Observed:
              f"steps to {datetime.fromtimestamp(float(raw.step_end_s[-1]), UTC):%Y-%m-%dT%H:%MZ}"
              + (f"; missing points in the window: {gaps} (carried forward, staleness)" if gaps else "")]
     return Observed(seen.observations, from_spec(live), record,
-                    lambda actions: spec_after(live, actions), notes)
+                    lambda actions: spec_after(live, actions), notes, seen.core)
 
 
-#: The policy used when none is named, until the trained default policy is in the registry.
-DEFAULT_POLICY = "rules:hpa"
+#: Without --policy, the promoted registry model `<workload>-maddpg` acts; where the
+#: registry has none for the workload, the HPA rules do, and the plan says so.
+DEFAULT_MODEL = "{workload}-maddpg"
+FALLBACK_POLICY = "rules:hpa"
 
 
 def parse_scenario(scenario: str) -> tuple[str, str]:
@@ -127,17 +134,77 @@ def parse_scenario(scenario: str) -> tuple[str, str]:
     return workload or "web", pattern
 
 
-def load_policy(name: str | None):
-    """A policy behind `agents.policy.Policy` and its version string for the audit log."""
+@dataclass
+class LoadedPolicy:
+    policy: Any
+    version: str
+    #: The registry version behind a trained policy (None for rules): explanations live there.
+    model: Any = None
+    notes: list[str] = field(default_factory=list)
+
+
+def load_policy(name: str | None, workload: str, core) -> LoadedPolicy:
+    """A policy behind `agents.policy.Policy`: `rules:NAME`, or a registry model `NAME[:VERSION]`
+    whose layout must fit the observed deployment (`core`)."""
     from agents.baselines.rules import RULES
     from gcp.errors import MarlformError
 
-    version = name or DEFAULT_POLICY
-    kind, _, rule = version.partition(":")
-    if kind == "rules" and rule in RULES:
-        return RULES[rule](), version
-    raise MarlformError(f"--policy {version!r}: known policies are "
-                        f"{', '.join('rules:' + r for r in RULES)}")
+    if name and name.startswith("rules:"):
+        rule = name.partition(":")[2]
+        if rule not in RULES:
+            raise MarlformError(f"--policy {name!r}: known rules are "
+                                f"{', '.join('rules:' + r for r in RULES)}")
+        return LoadedPolicy(RULES[rule](), name)
+    from agents.maddpg_policy import MADDPGPolicy
+    from agents.registry import CheckpointError, ModelRegistry
+    from agents.sim_env import layout_of
+
+    registry = ModelRegistry()
+    model_name, _, version = (name or DEFAULT_MODEL.format(workload=workload)).partition(":")
+    if name is None and model_name not in registry.names():
+        return LoadedPolicy(RULES["hpa"](), FALLBACK_POLICY, notes=[
+            f"no trained model {model_name!r} in the registry {registry.root}; the HPA rules acted"])
+    try:
+        policy = MADDPGPolicy.from_registry(model_name, version or None, registry=registry.root,
+                                            expect_layout=layout_of(core).to_dict())
+    except CheckpointError as exc:
+        if name is not None:
+            raise
+        return LoadedPolicy(RULES["hpa"](), FALLBACK_POLICY, notes=[
+            f"the default model does not fit this deployment ({exc}); the HPA rules acted"])
+    return LoadedPolicy(policy, policy.version, registry.get(model_name, policy.version.partition(":")[2]))
+
+
+def describe_action(core, decision) -> list[tuple[str, str]]:
+    """(resource, "knob: choice") for every slot of an agent's action that changes something."""
+    from envs.knobs import resource_names
+
+    slots, action, rows, i = core.slots[decision.agent], decision.action, [], 0
+    for knob, count in zip(slots.knobs, slots.counts, strict=True):
+        names = resource_names(core.topo, knob.resource)
+        for r in range(count):
+            choice = int(action[i])
+            i += 1
+            if choice:
+                value = knob.choices[choice]
+                shown = f"{value:+g}" if isinstance(value, int | float) and not isinstance(value, bool) else value
+                rows.append((names[r], f"{knob.name}: {shown}"))
+    return rows
+
+
+def explain_decisions(loaded: LoadedPolicy, observations: dict[str, Any],
+                      actions: dict[str, Any]) -> tuple[str | None, str | None]:
+    """The decision-tree explanation of a trained policy's actions, or why there is none."""
+    if loaded.model is None:
+        return None, f"policy `{loaded.version}` is a fixed rule: its rationale is its rule"
+    from agents.explain import explain_plan, load_for_version
+    from gcp.errors import MarlformError
+
+    try:
+        proxies = load_for_version(loaded.model)
+    except MarlformError as exc:
+        return None, f"no decision-tree proxies for `{loaded.version}`: {exc}"
+    return explain_plan(proxies, observations, actions), None
 
 
 def _env(spec: DeploymentSpec, scenario: str, seed: int):
@@ -177,7 +244,7 @@ def observe_sim(before: DeploymentSpec, scenario: str, seed: int, warmup_steps: 
         twin.step(actions)
         return twin.deployment_spec()
 
-    return Observed(obs, from_core(env.core), record, after)
+    return Observed(obs, from_core(env.core), record, after, core=env.core)
 
 
 def decide(before: DeploymentSpec, scenario: str, policy_name: str | None, observe: str, seed: int,
@@ -188,21 +255,24 @@ def decide(before: DeploymentSpec, scenario: str, policy_name: str | None, obser
     """
     from agents.baselines.rules import HPAPolicy
 
-    policy, version = load_policy(policy_name)
-    policy.reset(seed)
     seen = observe_gcp(backend, before) if observe == "gcp" else observe_sim(
         before, scenario, seed, warmup_steps)
+    loaded = load_policy(policy_name, parse_scenario(scenario)[0], seen.core)
+    policy, version = loaded.policy, loaded.version
+    policy.reset(seed)
     chosen = policy.decisions(seen.observations, seen.info)
+    actions = {a: d.action for a, d in chosen.items()}
+    rules_md, no_rules = explain_decisions(loaded, seen.observations, actions)
     autoscaler = HPAPolicy()
     autoscaler.reset(seed)
     reference = autoscaler.decisions(seen.observations, seen.info)
     decisions = [{**d.to_dict(), "expected": d.expected_outcome, "value": d.expected_value,
-                  "resource": None, "action": d.rationale or str(d.to_dict()["action"])}
-                 for d in chosen.values() if d.action.any()]
-    return Outcome(version, seen.spec_after({a: d.action for a, d in chosen.items()}), decisions,
-                   seen.record,
+                  "resource": resource, "action": change}
+                 for d in chosen.values() for resource, change in describe_action(seen.core, d)]
+    return Outcome(version, seen.spec_after(actions), decisions, seen.record,
                    autoscaler_spec=seen.spec_after({a: d.action for a, d in reference.items()}),
-                   notes=seen.notes)
+                   notes=[*loaded.notes, *seen.notes], explanation=rules_md,
+                   no_explanation=no_rules)
 
 
 def health(spec: DeploymentSpec, scenario: str, limits, seed: int):

@@ -148,7 +148,8 @@ def run_plan(ws: Workspace, request: PlanRequest) -> PlanResult:
             "plan.json": tf.plan_json,
             "safety.json": safety["report"],
             "explanation.md": explanation_md(policy_version, outcome.decisions, overridden,
-                                             safety["report"], shadow),
+                                             safety["report"], shadow, outcome.explanation,
+                                             outcome.no_explanation),
             "summary.md": summary,
         }
         if tf.tfplan is not None and result_outcome == "changes":

@@ -58,17 +58,16 @@ def summary_md(plan_id: str, deployment: str, stage: str, outcome: str, source: 
 
 def explanation_md(policy_version: str, decisions: list[dict[str, Any]],
                    overrides: list[dict[str, Any]], safety: dict[str, Any],
-                   shadow: dict[str, Any] | None) -> str:
-    lines = [
-        "# Why this plan",
-        "",
-        "> Decision-tree explanations (rules and their fidelity) are not available yet for "
-        f"policy `{policy_version}`. This file reports what the policy said about each action "
-        "and what the safety policies decided; it does not claim more.",
-        "",
-        "## Agent actions",
-        "",
-    ]
+                   shadow: dict[str, Any] | None, rules: str | None = None,
+                   no_rules: str | None = None) -> str:
+    """`rules` is the decision-tree explanation of a trained policy (agents.explain); without
+    it the file says why, and reports only what the policy and the safety policies said."""
+    lines = ["# Why this plan", ""]
+    if rules is None:
+        lines += [f"> No decision-tree explanation: {no_rules or 'none available'}. This file "
+                  "reports what the policy said about each action and what the safety policies "
+                  "decided; it does not claim more.", ""]
+    lines += ["## Agent actions", ""]
     if decisions:
         lines += ["| agent | resource | action | confidence | expected outcome |", "|---|---|---|---|---|"]
         for d in decisions:
@@ -89,6 +88,10 @@ def explanation_md(policy_version: str, decisions: list[dict[str, Any]],
         lines += [f"- fallback: {f.get('reason') or f}" for f in fallbacks]
     else:
         lines.append("- no fallback was needed")
+    if rules is not None:
+        body = rules.split("\n", 1)[1] if rules.startswith("# ") else rules
+        lines += ["", f"## The rules behind each action (decision-tree proxies of `{policy_version}`)",
+                  "", body.strip()]
     if shadow:
         lines += ["", "## Shadow comparison with the current autoscaler", "",
                   f"Agreement: {shadow['agreement']:.2f} over {len(shadow['services'])} service(s).", ""]

@@ -11,7 +11,7 @@ from marlform.crashpoints import EXIT_CODE
 from tests.marlform.conftest import WEB_APP, write_config
 from tests.marlform.test_crash_cli import assert_consistent, cli
 
-PLAN = ("plan", "--deployment", str(WEB_APP), "--preview", "--json")
+PLAN = ("plan", "--deployment", str(WEB_APP), "--policy", "rules:hpa", "--preview", "--json")
 
 
 def make_plan(home, crash: str | None = None):
@@ -98,3 +98,19 @@ def test_crash_during_apply_and_rerun(home, point):
     assert ws.store.plan(plan["id"]).status == "applied"
     after = json.loads((home / "plans" / plan["id"] / "spec.after.json").read_text())
     assert ws.store.deployment_spec("shop-web").model_dump(mode="json") == after
+
+
+def test_without_policy_the_promoted_trained_model_acts(home):
+    """The default is the registry's promoted `web-maddpg`; each changed knob is named."""
+    out = cli(home, "plan", "--deployment", str(WEB_APP), "--preview", "--json")
+    assert out.returncode in (0, 3), out.stderr
+    plan = json.loads(out.stdout)
+    assert plan["policy_version"].startswith("web-maddpg:v")
+    bundle = home / "plans" / plan["id"]
+    actions = json.loads((bundle / "actions.json").read_text())["actions"]
+    services = {"frontend", "api", "cache", "queue-worker", "acme-shop-static-assets", "shop-db", "shop-web"}
+    for action in actions:
+        assert action["resource"] in services and ": " in action["action"]
+        assert 0.0 < action["confidence"] <= 1.0
+    explanation = (bundle / "explanation.md").read_text()
+    assert plan["policy_version"] in explanation

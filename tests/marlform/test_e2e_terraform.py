@@ -66,7 +66,7 @@ def moto(monkeypatch):
     server.stop()
 
 
-def fixed_decision(before, scenario, policy, observe, seed, warmup):
+def fixed_decision(before, scenario, policy, observe, seed, warmup, backend=None):
     after = scaled(before, "api", 3)
     return Outcome("fixed:api-to-3", after, [{"agent": "compute", "resource": "service/api",
                                               "action": "replicas 2 -> 3", "confidence": 1.0}],

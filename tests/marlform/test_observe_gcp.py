@@ -105,7 +105,7 @@ def as_arrays(observations: dict) -> dict[str, dict[str, np.ndarray]]:
 
 def test_plan_observes_the_live_project_through_the_cli(home, live):
     out = cli(home, "plan", "--deployment", str(WEB_APP), "--observe", "gcp", "--preview",
-              "--json", *live.cli_args())
+              "--policy", "rules:hpa", "--json", *live.cli_args())
     assert out.returncode in (0, 3), out.stderr
     plan = json.loads(out.stdout)
     assert plan["observe"] == "gcp"
@@ -148,7 +148,7 @@ def test_late_data_and_a_missing_service_through_the_pipeline(ws, live):
     live.compute.scoped["instanceGroupManagers"] = [
         (scope, mig) for scope, mig in live.compute.scoped["instanceGroupManagers"]
         if mig["name"] != "cache"]
-    result = run_plan(ws, PlanRequest(WEB_APP, observe="gcp", endpoints=live.endpoints,
+    result = run_plan(ws, PlanRequest(WEB_APP, policy="rules:hpa", observe="gcp", endpoints=live.endpoints,
                                       real_terraform=False))
     assert result.exit_code in (0, 3)
     bundle = ws.bundle_path(result.record.bundle_uri)
@@ -166,7 +166,7 @@ def test_late_data_and_a_missing_service_through_the_pipeline(ws, live):
 
 def test_a_project_without_metrics_still_plans_and_the_autoscaler_holds(ws, live):
     live.monitoring.visible_until = 0.0  # Monitoring has nothing for this deployment
-    result = run_plan(ws, PlanRequest(WEB_APP, observe="gcp", endpoints=live.endpoints,
+    result = run_plan(ws, PlanRequest(WEB_APP, policy="rules:hpa", observe="gcp", endpoints=live.endpoints,
                                       real_terraform=False))
     record = json.loads((ws.bundle_path(result.record.bundle_uri) / "observation.json").read_text())
     got = as_arrays(record["observations"])
