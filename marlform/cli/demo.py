@@ -12,7 +12,9 @@ DEFAULT_SPEC = Path(__file__).resolve().parents[2] / "examples" / "web-app.yaml"
 
 
 def demo(
-    spec: Path = typer.Option(DEFAULT_SPEC, "--spec", help="Deployment to run the demo on."),
+    spec: Path | None = typer.Option(
+        None, "--spec", help="Deployment to run the demo on (default: examples/web-app.yaml)."
+    ),
     home: Path = home_option(),
 ) -> None:
     """Plan the web example with the shipped policy in the simulator, show the safety report,
@@ -25,6 +27,7 @@ def demo(
     from marlform.pipeline import PlanRequest, run_plan
 
     ws = open_workspace(home)
+    spec = spec or DEFAULT_SPEC
     console.print(f"[bold]marlform demo[/]: planning {spec.name} in the simulator "
                   f"(state in {ws.home.root})")
     result = run_plan(ws, PlanRequest(spec, auto_apply=False))

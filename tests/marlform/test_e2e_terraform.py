@@ -9,11 +9,6 @@ by a fresh plan that must show no changes.
 
 from __future__ import annotations
 
-import os
-import shutil
-import socket
-from pathlib import Path
-
 import pytest
 
 from marlform.apply import apply_plan
@@ -40,30 +35,11 @@ services:
   - {name: web, machine_type: e2-standard-2, replicas: {min: 1, target: 4, max: 8}}
 """
 
-MIRROR = Path(os.environ.get("MARLFORM_TF_PLUGIN_MIRROR", "/opt/tf-plugins"))
-
-pytestmark = [
-    pytest.mark.skipif(shutil.which("terraform") is None, reason="terraform is not on PATH"),
-    pytest.mark.skipif(not (MIRROR / "registry.terraform.io/hashicorp/aws").is_dir(),
-                       reason=f"no aws provider in the plugin mirror {MIRROR} "
-                              "(set MARLFORM_TF_PLUGIN_MIRROR)"),
-]
-
-
 @pytest.fixture
-def moto(monkeypatch):
-    from moto.server import ThreadedMotoServer
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port)
-    server.start()
-    monkeypatch.setenv("MARLFORM_AWS_ENDPOINT", f"http://127.0.0.1:{port}")
-    monkeypatch.setenv("MARLFORM_TF_PLUGIN_MIRROR", str(MIRROR))
+def moto(terraform_and_mirror, moto_endpoint, monkeypatch):
+    monkeypatch.setenv("MARLFORM_AWS_ENDPOINT", moto_endpoint)
+    monkeypatch.setenv("MARLFORM_TF_PLUGIN_MIRROR", str(terraform_and_mirror))
     monkeypatch.setenv("TF_VAR_db_master_password", "marlform-test-password")
-    yield
-    server.stop()
 
 
 def fixed_decision(before, scenario, policy, observe, seed, warmup, backend=None):

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 from pathlib import Path
 
 import pytest
@@ -27,26 +26,6 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(420)]
 #: Steps whose real plan JSON is kept as a fixture for the plan-model and `tf check` tests.
 FIXTURE_STEPS = ("scale", "add", "remove", "replace")
 PASSWORD = "marlform-test-password"  # a moto-only value; the real one comes from TF_VAR_...
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def moto_endpoint():
-    import logging
-
-    from moto.server import ThreadedMotoServer
-
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per request otherwise
-    port = _free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    yield f"http://127.0.0.1:{port}"
-    server.stop()
 
 
 def base_spec(web: DeploymentSpec) -> DeploymentSpec:
