@@ -16,8 +16,11 @@ from typing import Any
 import numpy as np
 
 #: Columns of the table: (key, label). Reliability = 1 − mean error rate at the entry points.
+#: Churn (`envs.churn`): knob changes per hour and flip rate, the share of changes that undo
+#: the previous step's change on the same knob (a thrashing policy is near 1).
 METRICS = (("cost_usd", "cost $"), ("slo_attainment", "SLO attainment"),
-           ("reliability", "reliability"), ("carbon_kg", "carbon kg"))
+           ("reliability", "reliability"), ("carbon_kg", "carbon kg"),
+           ("changes_per_hour", "changes/h"), ("flip_rate", "flip rate"))
 
 
 @dataclass
@@ -59,6 +62,8 @@ def run_policy(core, policy: Any, seed: int) -> dict[str, np.ndarray]:
         "slo_attainment": out["slo_attainment"],
         "reliability": 1.0 - out["mean_entry_error_rate"],
         "carbon_kg": out["carbon_kg"],
+        "changes_per_hour": out["changes_per_hour"],
+        "flip_rate": out["flip_rate"],
     }
 
 

@@ -47,6 +47,9 @@ class RewardConfig:
     budget_penalty: float = 1.0
     quota_penalty: float = 1.0
     dependency_penalty: float = 0.5
+    #: Reliability lost per unit share of an agent's resources hit by a disruptive operation in
+    #: a step (rolling replace, Cloud SQL tier/HA change); 0 turns churn off as a cost.
+    disruption: float = 1.0
     #: Env steps (summed over the batch) over which dense rewards fade into the sparse episode reward.
     shaping_steps: int = 0
 
@@ -60,7 +63,7 @@ class RewardConfig:
             raise EnvConfigError(f"reward weights must sum to 1 (they sum to {total:g})")
         if not 0.0 <= self.local_share <= 1.0:
             raise EnvConfigError(f"reward local_share={self.local_share:g} must lie in [0, 1]")
-        for name in ("budget_penalty", "quota_penalty", "dependency_penalty"):
+        for name in ("budget_penalty", "quota_penalty", "dependency_penalty", "disruption"):
             if getattr(self, name) < 0:
                 raise EnvConfigError(f"reward {name} must be >= 0")
         if self.shaping_steps < 0:

@@ -18,14 +18,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from envs.config import SimConfig
-from envs.economics import step_costs, step_energy_kwh
+from envs.economics import step_costs, step_energy_kwh, vm_hour_rate
 from envs.errors import EnvConfigError
 from envs.faults import Fault, compile_faults
 from envs.knobs import AGENTS, KNOBS, NOOP, Slots, agent_slots
 from envs.observe import Observer
 from envs.queueing import RHO_CAP, mmc_table
 from envs.reward import RewardModel
-from envs.rowops import row_cumsum, row_sum
+from envs.rowops import row_cumsum, row_mean, row_sum
 from envs.sampling import rare_binomial
 from envs.state import State, initial_state
 from envs.topology import ModelParams, Topology, compile_spec
@@ -183,6 +183,7 @@ class BatchedCore:
         self.state: State = initial_state(self.topo, self.n)
         self.state.month_hours[:] = self.config.month_offset_hours
         self.action_log: dict[str, np.ndarray] = {}
+        self.disruption = {a: np.zeros(self.n) for a in AGENTS}
         self.last = self._evaluate(np.zeros(self.n))
         self.observer.reset(self.last, self.state, self._seed)
         self.masks = self.compute_masks()
@@ -305,7 +306,7 @@ class BatchedCore:
         self._flat = self.flat_masks()
         obs = self.observer.push(self.last, st, self._flat, self.costs_by_agent())
         truncated = np.full(self.n, st.t >= self.config.steps)
-        rewards, terms = self.reward.step(self.last, st, self.total_steps, truncated)
+        rewards, terms = self.reward.step(self.last, st, self.total_steps, truncated, self.disruption)
         info = {"reward_terms": terms, "masked_ignored": {a: self.masked_count[a].copy() for a in AGENTS},
                 "cost_usd": self.last.cost, "slo_met": self.last.slo_met, "carbon_kg": self.last.carbon_kg}
         return obs, rewards, np.zeros(self.n, dtype=bool), truncated, info
@@ -338,8 +339,13 @@ class BatchedCore:
 
     def _apply(self, c: dict[str, dict[str, np.ndarray]]) -> None:
         topo, st, cat = self.topo, self.state, self.topo.catalog
+        #: per agent, the share (N,) of its resources a disruptive operation hit this step
+        self.disruption = {a: np.zeros(self.n) for a in AGENTS}
         if topo.n_services:
             comp = c["compute"]
+            pos_old, spot_old = st.pos, st.spot
+            disk_old = (st.disk_type, st.disk_gb)
+            rate_old = vm_hour_rate(topo, st.machine_of(topo), st.spot, st.running, st.spot_mult)
             vcpu_old = self._vcpu(st.pos)
             new_target = st.target + self._replica_steps[comp["replicas"]]
             new_pos = st.pos + STEP_DELTAS[comp["machine"]]
@@ -357,6 +363,7 @@ class BatchedCore:
             st.disk_type = np.where(sto["disk_type"] > 0, sto["disk_type"] - 1, st.disk_type)
             st.disk_gb = st.disk_gb + DISK_STEPS[sto["disk_size"]]
             st.zones_k = st.zones_k + STEP_DELTAS[c["network"]["zone_spread"]]
+            self._mark_replaced(pos_old, spot_old, disk_old, rate_old)
         if topo.n_buckets:
             cls = c["storage"]["class"]
             st.klass = np.where(cls > 0, cls - 1, st.klass)
@@ -377,12 +384,33 @@ class BatchedCore:
             down = np.where(st.ha, cat.delay_s("sql_tier_change_downtime_regional"),
                             cat.delay_s("sql_tier_change_downtime_zonal"))
             st.db_op_s = np.where(change, cat.delay_s("sql_tier_change"), st.db_op_s)
+            self.disruption["database"] = row_mean(change)
             st.db_down_s = np.where(change, down, st.db_down_s)
             dr = STEP_DELTAS[db["read_replicas"]]
             st.replicas = st.replicas + dr
             st.replicas_ready = np.minimum(st.replicas_ready, st.replicas)
             st.replica_op_s = np.where(dr > 0, cat.delay_s("sql_create"), st.replica_op_s)
             st.db_disk = st.db_disk + DB_DISK_STEPS[db["disk"]]
+
+    def _mark_replaced(self, pos_old: np.ndarray, spot_old: np.ndarray,
+                       disk_old: tuple[np.ndarray, np.ndarray], rate_old: np.ndarray) -> None:
+        """VMs a new instance template replaces this step (docs/simulator.md, "Rolling replace").
+
+        Machine type and boot disk live in the template, so changing them replaces every VM; a
+        spot-share change moves VMs between the SPOT and STANDARD versions, replacing the
+        difference in spot VMs.
+        """
+        st = self.state
+        n = np.minimum(st.running, st.target).astype(np.float64)
+        machine = st.pos != pos_old
+        disk = (st.disk_type != disk_old[0]) | (st.disk_gb != disk_old[1])
+        moved = np.abs(np.floor(n * st.spot + 1e-9) - np.floor(n * spot_old + 1e-9))
+        st.replace_n = np.where(machine | disk, n, moved)
+        st.replace_rate = rate_old
+        # each replace is charged to the agent whose knob caused it (machine/spot: compute)
+        hit = st.replace_n > 0
+        self.disruption["compute"] = row_mean(hit & (machine | ~disk))
+        self.disruption["storage"] = row_mean(hit & disk)
 
     # ------------------------------------------------------------------ world
     def _world(self, t: int) -> None:
@@ -449,13 +477,32 @@ class BatchedCore:
             lost = lost + np.floor(spot_n * wave + 1e-9).astype(lost.dtype)
         lost = np.minimum(lost, st.running)
         st.running = st.running - lost
-        boot = topo.catalog.delay_s("vm_boot") / step
-        resize = topo.catalog.delay_s("mig_resize") / step
-        eff_vms = np.maximum(st.running + 0.5 * lost - boot * created, 0.0) * up_frac
-        resized = st.prev_vcpu != vcpu
-        vcpu_eff = np.where(resized, vcpu * (1 - resize) + st.prev_vcpu * resize, vcpu)
+        boot_s = topo.catalog.delay_s("vm_boot")
+        eff_vms = np.maximum(st.running + 0.5 * lost - boot_s / step * created, 0.0) * up_frac
+        old_share = self._rolling_replace(boot_s, float(step))
+        vcpu_eff = vcpu + (st.prev_vcpu - vcpu) * old_share
         st.prev_vcpu = vcpu
         return eff_vms, eff_vms * vcpu_eff, row_sum(st.running * vcpu)
+
+    def _rolling_replace(self, boot_s: float, step: float) -> np.ndarray:
+        """Timing of this step's rolling replace; the share (N, S) of VM-seconds the old template served.
+
+        The MIG update policy (terraform/render_google.py) is max_surge = zones, max_unavailable =
+        0: waves of `zones` surge VMs are created (mig_resize), boot (vm_boot), and only then are
+        the VMs they replace deleted. Wave j of a VM ends at (j + 1) × (mig_resize + vm_boot);
+        the replaced VM runs and is billed until then, the surge VM from j × wave + mig_resize.
+        A replace longer than the step is cut at the step's end (assumption, docs/simulator.md).
+        """
+        st = self.state
+        n = np.minimum(st.replace_n, st.running)
+        z = np.maximum(st.zones_k, 1)
+        full = np.floor(n / z)
+        wave_index_sum = z * full * (full - 1) / 2 + (n - full * z) * full
+        wave_s = self.topo.catalog.delay_s("mig_resize") + boot_s
+        st.replace_old_s = np.minimum(wave_s * (wave_index_sum + n), n * step)
+        st.replace_early_s = np.minimum(wave_s * wave_index_sum + (wave_s - boot_s) * n, n * step)
+        st.replace_n = np.zeros_like(st.replace_n)
+        return st.replace_old_s / np.maximum(st.running * step, 1e-9)
 
     def _database_capacity(self) -> np.ndarray:
         """Servers (vCPU) each database offers this step: pending operations, downtime, outages."""
@@ -551,6 +598,9 @@ class BatchedCore:
         latency = np.minimum(rows[: 3 * n].reshape(3, n, v).transpose(1, 2, 0), TIMEOUT_MS)
         e2e_log_ok = rows[3 * n :]
         error = 1.0 - np.exp(e2e_log_ok)
+        if topo.lb_enabled:  # a user reaches a backend through the LB: its rejections are the user's errors
+            error[:, :s] = np.where(self._backends, 1.0 - (1.0 - error[:, :s]) * (1.0 - lb_reject)[:, None],
+                                    error[:, :s])
         # usage-driven quantities
         base = np.maximum(topo.base_rate, 1e-12)
         ratio = lam / base

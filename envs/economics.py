@@ -31,6 +31,25 @@ def egress_month_cost(segments: np.ndarray, tier: np.ndarray, gib: np.ndarray) -
     return total
 
 
+def vm_hour_rate(topo: Topology, mt: np.ndarray, spot: np.ndarray, running: np.ndarray,
+                 spot_mult: np.ndarray) -> np.ndarray:
+    """Mean list USD/h per VM of each group (N, S): its on-demand and spot VMs at their prices."""
+    spot_n = np.floor(running * spot + 1e-9)
+    total = (running - spot_n) * topo.m_hour[mt] + spot_n * topo.m_hour_spot[mt] * spot_mult[:, None]
+    return total / np.maximum(running, 1)
+
+
+def surge_cost(topo: Topology, st, mt: np.ndarray) -> np.ndarray:
+    """USD (N, S) a rolling replace adds to a step billed at the new template for all of it.
+
+    The replaced VMs ran `replace_old_s` VM-seconds at their old template's rate; the surge VMs
+    did not exist for the first `replace_early_s` VM-seconds, so those are taken back at the new
+    rate (docs/simulator.md, "Rolling replace").
+    """
+    new_rate = vm_hour_rate(topo, mt, st.spot, st.running, st.spot_mult)
+    return (st.replace_rate * st.replace_old_s - new_rate * st.replace_early_s) / 3600.0 * topo.duty
+
+
 def step_costs(topo: Topology, st, mt: np.ndarray, dt_h: float, r_net: np.ndarray,
                r_bucket: np.ndarray) -> dict[str, np.ndarray]:
     """USD spent in one step per domain, shape (N,) each; also per-service compute cost (N, S)."""
@@ -48,7 +67,7 @@ def step_costs(topo: Topology, st, mt: np.ndarray, dt_h: float, r_net: np.ndarra
     on_demand = od_n * topo.m_hour[mt] * sud
     spot = spot_n * topo.m_hour_spot[mt] * st.spot_mult[:, None] * dt_h * topo.duty
     disks = st.running * st.disk_gb * topo.disk_price[st.disk_type] * dt_h * topo.duty / month_h
-    per_service = on_demand + spot + disks
+    per_service = on_demand + spot + disks + surge_cost(topo, st, mt)
 
     sql = cat.sql
     hourly = np.where(st.ha, topo.t_hour_regional[st.tier], topo.t_hour_zonal[st.tier])

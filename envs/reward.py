@@ -2,8 +2,11 @@
 
 Scales (docs/simulator.md, "Reward"): cost in units of the budget's rate (-1 =
 spending exactly the budget), performance and reliability in [0, 1], carbon in
-units of the starting spec's carbon rate (-1 = as much as at the start). Every
-term is returned for `info`, so the reward can be decomposed in logs.
+units of the starting spec's carbon rate (-1 = as much as at the start).
+Reliability also pays `disruption` per share of resources hit by a disruptive
+operation (rolling replace, Cloud SQL tier/HA change): without it a policy that
+flips a knob every step loses nothing it can see. Every term is returned for
+`info`, so the reward can be decomposed in logs.
 """
 
 from __future__ import annotations
@@ -31,6 +34,9 @@ class RewardModel:
         self.weights = np.array([cfg.cost, cfg.performance, cfg.reliability, cfg.sustainability])
         self.edges = np.nonzero(topo.calls)
         self._uses_index = {k: np.nonzero(v)[0] for k, v in self.uses.items()}
+        # resources a disruption share is taken over (services for compute/storage replaces)
+        self.resources = {"compute": s, "storage": s, "network": 0, "database": topo.n_databases}
+        self.total_resources = max(s + topo.n_databases, 1)
 
     def reset(self, n: int, first) -> None:
         self.carbon_ref = np.maximum(first.carbon_kg, 1e-9)
@@ -41,7 +47,10 @@ class RewardModel:
             return np.ones(values.shape[0])
         return row_mean(values[:, index])
 
-    def step(self, out, st, total_steps: int, truncated: np.ndarray):
+    def step(self, out, st, total_steps: int, truncated: np.ndarray,
+             disruption: dict[str, np.ndarray] | None = None):
+        """Rewards per agent and every term; `disruption` = per agent, the share of its resources
+        a disruptive operation (rolling replace, Cloud SQL tier/HA change) hit this step."""
         topo, cfg = self.topo, self.cfg
         s = topo.n_services
         d0, b0 = topo.net_node + 1, topo.net_node + 1 + topo.n_databases
@@ -50,10 +59,14 @@ class RewardModel:
         weight = np.maximum(out.demand[:, self.entries], 1e-12)
         weight = weight / row_sum(weight)[:, None]
         total_cost = out.cost
+        churn = disruption or {a: np.zeros(len(total_cost)) for a in AGENTS}
+        # each agent's share weighted by its resources: the deployment-wide share of resources hit
+        glob_churn = sum(churn[a] * self.resources[a] for a in AGENTS) / self.total_resources
         glob = {
             "cost": -total_cost / budget_step,
             "performance": row_sum(perf_s[:, self.entries] * weight),
-            "reliability": 1.0 - row_sum(out.error[:, self.entries] * weight),
+            "reliability": 1.0 - row_sum(out.error[:, self.entries] * weight)
+            - cfg.disruption * glob_churn,
             "sustainability": -out.carbon_kg / self.carbon_ref,
         }
         carbon_share = {a: out.energy[a] * topo.carbon_g_per_kwh / 1000.0 / self.carbon_ref for a in AGENTS}
@@ -80,15 +93,17 @@ class RewardModel:
         terms: dict[str, np.ndarray | float] = {f"global_{k}": glob[k] for k in TERMS}
         terms.update({"global": global_term, "penalty_budget": over_budget, "penalty_quota": over_quota,
                       "penalty_dependencies": broken, "penalty": penalty, "dense_weight": dense_w,
-                      "sparse": sparse})
+                      "sparse": sparse, "global_disruption": glob_churn})
         rewards = {}
         for agent in AGENTS:
             perf, rel = local[agent]
-            parts = {"cost": -out.costs[agent] / budget_step, "performance": perf, "reliability": rel,
+            parts = {"cost": -out.costs[agent] / budget_step, "performance": perf,
+                     "reliability": rel - cfg.disruption * churn[agent],
                      "sustainability": -carbon_share[agent]}
             loc = sum(w * parts[k] for w, k in zip(self.weights, TERMS, strict=True))
             dense = cfg.local_share * loc + (1.0 - cfg.local_share) * global_term - penalty
             rewards[agent] = dense_w * dense + (1.0 - dense_w) * sparse
             terms.update({f"{agent}_{k}": v for k, v in parts.items()})
             terms[f"{agent}_local"] = loc
+            terms[f"{agent}_disruption"] = churn[agent]
         return rewards, terms

@@ -10,12 +10,14 @@ from typing import Any
 
 import numpy as np
 
+from envs.churn import ChurnMeter, knob_values
 from envs.core import BatchedCore
 from envs.policy_info import from_core
 
 
 def run_episode(core: BatchedCore, policy: Any, seed: int | None = 0, timeline=None) -> dict[str, Any]:
-    """One episode from reset to truncation; per-env arrays of cost, SLO attainment, carbon, rewards."""
+    """One episode from reset to truncation; per-env arrays of cost, SLO attainment, carbon, rewards,
+    and churn (`envs.churn`: knob changes per hour, flip rate)."""
     core.reset(seed)
     policy.reset(seed, core.n)
     obs = core.observer.observe(core.state, core.flat_masks(), core.costs_by_agent())
@@ -27,12 +29,14 @@ def run_episode(core: BatchedCore, policy: Any, seed: int | None = 0, timeline=N
     rewards: dict[str, np.ndarray] = {}
     entries = core._entry_services
     steps = 0
+    churn = ChurnMeter(knob_values(core.state))
     while True:
         actions = policy.act_batch(obs, from_core(core))
         obs, rew, _term, trunc, info = core.step(actions)
         if timeline is not None:
             timeline.record(core, core.action_log)
         steps += 1
+        churn.update(knob_values(core.state))
         cost += info["cost_usd"]
         carbon += info["carbon_kg"]
         slo += info["slo_met"][:, entries].mean(axis=1)
@@ -45,4 +49,4 @@ def run_episode(core: BatchedCore, policy: Any, seed: int | None = 0, timeline=N
     hours = steps * core.config.step_s / 3600.0
     return {"steps": steps, "hours": hours, "cost_usd": cost, "slo_attainment": slo / steps,
             "mean_entry_p99_ms": p99 / steps, "mean_entry_error_rate": errors / steps,
-            "carbon_kg": carbon, "rewards": rewards}
+            "carbon_kg": carbon, "rewards": rewards, **churn.summary(core.config.step_s)}

@@ -25,7 +25,11 @@ class State:
     disk_type: np.ndarray
     disk_gb: np.ndarray
     month_hours: np.ndarray  # (S,) hours each on-demand VM of the group ran this month (SUD); same in every env
-    prev_vcpu: np.ndarray  # vCPU per VM before this step's resize (rolling replacement blend)
+    prev_vcpu: np.ndarray  # vCPU per VM before this step's template change (rolling replace)
+    replace_n: np.ndarray  # VMs whose instance template changed this step (rolling replace)
+    replace_rate: np.ndarray  # USD/h per VM of the template being replaced (billed during surge)
+    replace_old_s: np.ndarray  # VM-seconds the replaced VMs still ran (and were billed) this step
+    replace_early_s: np.ndarray  # VM-seconds of this step before the surge VMs existed (not billed)
     # databases
     tier: np.ndarray  # committed tier (serving now)
     ha: np.ndarray
@@ -77,7 +81,8 @@ def initial_state(topo: Topology, n: int) -> State:
     st = State(
         pos=rep("pos"), target=rep("target"), running=rep("target"), spot=rep("spot"),
         zones_k=rep("zones_k"), disk_type=rep("disk_type"), disk_gb=rep("disk_gb"),
-        month_hours=np.zeros(s), prev_vcpu=np.zeros((n, s)),
+        month_hours=np.zeros(s), prev_vcpu=np.zeros((n, s)), replace_n=np.zeros((n, s)),
+        replace_rate=np.zeros((n, s)), replace_old_s=np.zeros((n, s)), replace_early_s=np.zeros((n, s)),
         tier=rep("tier"), ha=rep("ha"), next_tier=rep("tier"), next_ha=rep("ha"),
         db_op_s=np.zeros((n, d)), db_down_s=np.zeros((n, d)),
         replicas=rep("replicas"), replicas_ready=rep("replicas"), replica_op_s=np.zeros((n, d)),
