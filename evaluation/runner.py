@@ -117,8 +117,15 @@ def _episode(core, policy, seed: int, pert: Perturbation) -> tuple[list[EpisodeL
         offered = out.demand[:, entries].sum(axis=1)
         failed = (out.demand[:, entries] * out.error[:, entries]).sum(axis=1)
         if topo.lb_enabled:
+            # A backend's end-to-end error includes the LB's rejections (simulator 0.2.0): count
+            # those once, on the traffic offered to the LB, and the backend's own errors on what
+            # it accepted.
+            reject = out.lb_reject[:, None]
+            accepted = out.demand[:, entries] * core._backends[entries]
+            own = np.where(reject < 1, 1.0 - (1.0 - out.error[:, entries]) / np.maximum(1.0 - reject, 1e-12), 0.0)
+            failed = (failed - (accepted * out.error[:, entries]).sum(axis=1) + (accepted * own).sum(axis=1)
+                      + out.demand[:, net] * out.lb_reject)
             offered = offered + out.demand[:, net] * out.lb_reject
-            failed = failed + out.demand[:, net] * out.lb_reject
         actions = sum((core.action_log[a] != 0).sum(axis=1) for a in AGENTS)
         violations = sum((np.asarray(terms[k]) > 0).astype(float)
                          for k in ("penalty_budget", "penalty_quota", "penalty_dependencies"))
