@@ -18,7 +18,6 @@ that says which.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
@@ -30,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from gcp.errors import MarlformError
-from gcp.files import atomic_write_json
+from gcp.files import atomic_write_json, sha256_file
 
 #: Bumped when the checkpoint layout changes incompatibly.
 FORMAT_VERSION = 1
@@ -49,14 +48,6 @@ def registry_root(root: str | Path | None = None) -> Path:
     if root is not None:
         return Path(root)
     return Path(os.environ.get("MARLFORM_REGISTRY", DEFAULT_ROOT))
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def git_commit(start: Path | None = None) -> str | None:

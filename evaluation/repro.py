@@ -35,7 +35,7 @@ def package_versions() -> dict[str, str | None]:
 
 def data_manifest(paths: list[Path]) -> list[dict[str, Any]]:
     """sha256 and size of each data file the run read (profiles, traces), paths relative to the repo."""
-    from agents.registry import sha256_file
+    from gcp.files import sha256_file
 
     out = []
     for path in sorted({Path(p).resolve() for p in paths}):

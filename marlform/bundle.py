@@ -9,7 +9,6 @@ changes, and it is what an approval signs and what apply re-checks.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -17,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from gcp.files import atomic_write_bytes
+from gcp.files import atomic_write_bytes, sha256_file
 from marlform.audit import canonical, sha256
 from marlform.crashpoints import crash_point
 
@@ -31,14 +30,6 @@ FILES = (
 OPTIONAL_FILES = ("tfplan",)
 STAGING = ".staging"
 ORPHANS = ".orphans"
-
-
-def file_digest(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def plan_hash(files: dict[str, str]) -> str:
@@ -115,7 +106,7 @@ def verify_bundle(folder: Path, expected_hash: str | None = None) -> list[str]:
         if not path.exists():
             problems.append(f"{name} is missing")
             continue
-        actual[name] = file_digest(path)
+        actual[name] = sha256_file(path)
         if actual[name] != digest:
             problems.append(f"{name} changed since the plan was made (sha256 {actual[name][:12]}… "
                             f"!= {digest[:12]}…)")

@@ -32,6 +32,20 @@ def example_path():
     return get
 
 
+@pytest.fixture(scope="session")
+def gcs_emulator():
+    """gcp-storage-emulator on 127.0.0.1, once per session (stopping it costs a second);
+    tests wipe it (`gcs_emulator.wipe()`) for a fresh state."""
+    from gcp_storage_emulator.server import create_server
+
+    emulator = create_server("127.0.0.1", 0, in_memory=True)
+    emulator.start()
+    try:
+        yield emulator
+    finally:
+        emulator.stop()
+
+
 #: Likely places of a filesystem mirror holding hashicorp/aws; MARLFORM_TF_PLUGIN_MIRROR wins.
 MIRROR_CANDIDATES = ("/opt/tf-plugins", "~/.terraform.d/plugins", "~/.local/share/terraform/plugins",
                      "/usr/share/terraform/plugins")

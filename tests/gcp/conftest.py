@@ -56,19 +56,6 @@ def web_spec(example_path: Callable[[str], Path]) -> DeploymentSpec:
     return load_spec(example_path("web-app"))
 
 
-@pytest.fixture(scope="session")
-def gcs_emulator() -> Iterator[str]:
-    """gcp-storage-emulator, once per session (stopping it costs a second); wiped per test."""
-    from gcp_storage_emulator.server import create_server
-
-    emulator = create_server("127.0.0.1", 0, in_memory=True)
-    emulator.start()
-    try:
-        yield emulator
-    finally:
-        emulator.stop()
-
-
 @pytest.fixture
 def cloud(web_spec: DeploymentSpec, gcs_emulator) -> Iterator[Cloud]:
     """A fresh fault-free project matching the web-app example; tests change `faults` or state."""

@@ -29,7 +29,8 @@ def test_one_changed_byte_is_caught(ws):
 
 
 def test_a_rewritten_manifest_still_fails_against_the_recorded_hash(ws):
-    from marlform.bundle import file_digest, plan_hash
+    from gcp.files import sha256_file as file_digest
+    from marlform.bundle import plan_hash
 
     plan = record_plan(ws)
     folder = ws.bundle_path(plan.bundle_uri)

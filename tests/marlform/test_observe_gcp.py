@@ -57,29 +57,16 @@ class Live:
         return {d: v[..., index] for d, v in self.expected.items()}
 
 
-@pytest.fixture(scope="module")
-def gcs():
-    """gcp-storage-emulator, once per module (stopping it costs a second); wiped per test."""
-    from gcp_storage_emulator.server import create_server
-
-    emulator = create_server("127.0.0.1", 0, in_memory=True)
-    emulator.start()
-    try:
-        yield emulator
-    finally:
-        emulator.stop()
-
-
 @pytest.fixture
-def live(gcs) -> Iterator[Live]:
+def live(gcs_emulator) -> Iterator[Live]:
     """The web example deployed in a fresh local project, with 20 % of its metric points missing.
 
     Points are seeded one step beyond the newest step a run reads now, so a run that
     crosses a 5-minute boundary still reads only seeded steps.
     """
     spec = load_spec(WEB_APP)
-    gcs.wipe()
-    upstream = f"http://127.0.0.1:{gcs._api._httpd.server_address[1]}"
+    gcs_emulator.wipe()
+    upstream = f"http://127.0.0.1:{gcs_emulator._api._httpd.server_address[1]}"
     compute = ComputeServer(spec.project).start()
     monitoring = MonitoringServer(spec.project).start()
     storage = StorageProxy(upstream).start()
