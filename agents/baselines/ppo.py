@@ -134,6 +134,7 @@ def train_ppo(kind: Kind, lstm: bool, scenario: str = "web", patterns: tuple[str
     import ray
     import torch
 
+    from agents.training.ray_session import start_ray
     from envs.provisioning import ProvisioningEnv
 
     if isinstance(budget, str):
@@ -142,9 +143,7 @@ def train_ppo(kind: Kind, lstm: bool, scenario: str = "web", patterns: tuple[str
         budget = replace(budget, iterations=iterations)
     env = ProvisioningEnv(scenario=scenario)  # the action layout, for the policy's checks
     out = Path(out_dir) if out_dir is not None else Path("runs", "rllib", f"{scenario}-{policy_name(kind, lstm)}")
-    started = not ray.is_initialized()
-    if started:
-        ray.init(num_cpus=2, include_dashboard=False, ignore_reinit_error=True, log_to_driver=False)
+    started = start_ray(num_cpus=2)
     began = time.perf_counter()
     curve: list[dict[str, float]] = []
     threads = torch.get_num_threads()

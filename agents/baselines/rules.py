@@ -54,6 +54,8 @@ class _ReplicaRule:
     """Shared plumbing: from desired replicas to masked knob choices for all agents."""
 
     name = "rule"
+    #: Scale-in stabilisation window (s); rules that scale in override it.
+    stabilisation_s: float = 0.0
 
     def __init__(self) -> None:
         self.history: deque[np.ndarray] = deque()
@@ -63,6 +65,15 @@ class _ReplicaRule:
 
     def desired(self, observations: Observations, info: PolicyInfo) -> np.ndarray:
         raise NotImplementedError
+
+    def stabilised(self, rec: np.ndarray, current: np.ndarray, step_s: float) -> np.ndarray:
+        """Scale in only to the highest recommendation of the stabilisation window (HPA's
+        scale-down stabilisation, the MIG autoscaler's scale-in stabilisation alike)."""
+        window = max(1, math.ceil(self.stabilisation_s / step_s))
+        past = list(self.history)[-window:]
+        self.history.append(rec)
+        highest = np.maximum.reduce([rec, *past]) if past else rec
+        return np.where(rec < current, np.minimum(highest, current), rec).astype(np.int64)
 
     def act_batch(self, observations: Observations, info: PolicyInfo) -> dict[str, np.ndarray]:
         facts = info["facts"]
@@ -117,11 +128,7 @@ class HPAPolicy(_ReplicaRule):
         util, missing = _cpu(observations)
         ratio = np.where(missing, 1.0, util / target)
         rec = np.where(np.abs(ratio - 1.0) <= self.tolerance, current, np.ceil(current * ratio - 1e-6))
-        window = max(1, math.ceil(self.stabilisation_s / info["step_s"]))
-        past = list(self.history)[-window:]
-        self.history.append(rec)
-        highest = np.maximum.reduce([rec, *past]) if past else rec
-        return np.where(rec < current, np.minimum(highest, current), rec).astype(np.int64)
+        return self.stabilised(rec, current, info["step_s"])
 
 
 class MIGAutoscalerPolicy(_ReplicaRule):
@@ -140,11 +147,7 @@ class MIGAutoscalerPolicy(_ReplicaRule):
         # VMs created less than the initialisation period ago: their data is ignored, so no scale-out yet
         initialising = np.asarray(observations["compute"]["pending"])[..., 0] > 0
         rec = np.where(initialising & (rec > current), current, rec)
-        window = max(1, math.ceil(self.stabilisation_s / info["step_s"]))
-        past = list(self.history)[-window:]
-        self.history.append(rec)
-        peak = np.maximum.reduce([rec, *past]) if past else rec
-        return np.where(rec < current, np.minimum(peak, current), rec).astype(np.int64)
+        return self.stabilised(rec, current, info["step_s"])
 
 
 class StaticExpertPolicy(_ReplicaRule):

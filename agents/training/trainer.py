@@ -188,17 +188,9 @@ class _RolloutPool:
             return
         import ray
 
-        if not ray.is_initialized():
-            ray.init(
-                address=address,
-                num_cpus=None if address else num_cpus,
-                include_dashboard=False,
-                ignore_reinit_error=True,
-                log_to_driver=False,
-            )
-            self.owns_ray = True
-        else:
-            self.owns_ray = False
+        from agents.training.ray_session import start_ray
+
+        self.owns_ray = start_ray(address, num_cpus)
         self.ray = ray
         self.server = ray.remote(ParameterServer).options(num_cpus=0).remote()
         actor = ray.remote(RolloutWorker).options(num_cpus=0.5)

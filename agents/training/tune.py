@@ -65,15 +65,9 @@ def tune_search(
     from ray.tune.search import ConcurrencyLimiter
     from ray.tune.search.optuna import OptunaSearch
 
-    owns = not ray.is_initialized()
-    if owns:
-        ray.init(
-            address=ray_address,
-            num_cpus=None if ray_address else num_cpus,
-            include_dashboard=False,
-            ignore_reinit_error=True,
-            log_to_driver=False,
-        )
+    from agents.training.ray_session import start_ray
+
+    owns = start_ray(ray_address, num_cpus)
     try:
         searcher = ConcurrencyLimiter(
             OptunaSearch(metric="validation_return", mode="max", seed=seed), max_concurrent=max_concurrent
