@@ -47,6 +47,10 @@ class RewardConfig:
     budget_penalty: float = 1.0
     quota_penalty: float = 1.0
     dependency_penalty: float = 0.5
+    #: Penalty per step for the request-weighted share of entry traffic whose service misses its
+    #: SLO (p99 or error budget). Without it a 20 % SLO miss costs less than a 30 % cost cut, so
+    #: the return, and model selection on it, prefers cheap SLO-violating configurations.
+    slo_penalty: float = 1.0
     #: Reliability lost per unit share of an agent's resources hit by a disruptive operation in
     #: a step (rolling replace, Cloud SQL tier/HA change); 0 turns churn off as a cost.
     disruption: float = 1.0
@@ -63,7 +67,7 @@ class RewardConfig:
             raise EnvConfigError(f"reward weights must sum to 1 (they sum to {total:g})")
         if not 0.0 <= self.local_share <= 1.0:
             raise EnvConfigError(f"reward local_share={self.local_share:g} must lie in [0, 1]")
-        for name in ("budget_penalty", "quota_penalty", "dependency_penalty", "disruption"):
+        for name in ("budget_penalty", "quota_penalty", "dependency_penalty", "slo_penalty", "disruption"):
             if getattr(self, name) < 0:
                 raise EnvConfigError(f"reward {name} must be >= 0")
         if self.shaping_steps < 0:

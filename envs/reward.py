@@ -84,16 +84,17 @@ class RewardModel:
                               1.0 + (out.vcpu_used - st.quota) / np.maximum(st.quota, 1.0), 0.0)
         _src, dst = self.edges
         broken = row_mean(out.own_error[:, dst] > 0.5) if len(dst) else np.zeros(len(total_cost))
+        slo_missed = 1.0 - row_sum(out.slo_met[:, self.entries] * weight)
         penalty = (cfg.budget_penalty * over_budget + cfg.quota_penalty * over_quota
-                   + cfg.dependency_penalty * broken)
+                   + cfg.dependency_penalty * broken + cfg.slo_penalty * slo_missed)
         global_term = sum(w * glob[k] for w, k in zip(self.weights, TERMS, strict=True))
         self.episode_sum += global_term - penalty
         dense_w = 1.0 if cfg.shaping_steps == 0 else max(0.0, 1.0 - total_steps / cfg.shaping_steps)
         sparse = np.where(truncated, self.episode_sum, 0.0)
         terms: dict[str, np.ndarray | float] = {f"global_{k}": glob[k] for k in TERMS}
         terms.update({"global": global_term, "penalty_budget": over_budget, "penalty_quota": over_quota,
-                      "penalty_dependencies": broken, "penalty": penalty, "dense_weight": dense_w,
-                      "sparse": sparse, "global_disruption": glob_churn})
+                      "penalty_dependencies": broken, "penalty_slo": slo_missed, "penalty": penalty,
+                      "dense_weight": dense_w, "sparse": sparse, "global_disruption": glob_churn})
         rewards = {}
         for agent in AGENTS:
             perf, rel = local[agent]
