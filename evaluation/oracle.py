@@ -303,6 +303,24 @@ def knapsack_costs(problem: OracleProblem) -> np.ndarray:
     return out
 
 
+def digest(problem: OracleProblem) -> str:
+    """A content hash of the problem: equal digests mean equal inputs, hence equal solutions.
+
+    Every policy of a suite runs replicate i on the same workload, so their full-oracle
+    problems coincide whenever the realised spot path does; the runner solves each once.
+    """
+    import hashlib
+
+    h = hashlib.sha256(f"{problem.steps}/{problem.step_s}/{problem.boot}".encode())
+    arrays = [problem.need, problem.vcpu, problem.vm_cost, problem.initial_vms, problem.ladder_len]
+    arrays += [problem.fixed[k] for k in sorted(problem.fixed)]
+    for key, array in zip([*"nvcil", *sorted(problem.fixed)], arrays, strict=True):
+        a = np.ascontiguousarray(array)
+        h.update(f"{key}{a.dtype}{a.shape}".encode())
+        h.update(a.tobytes())
+    return h.hexdigest()
+
+
 def solve(problem: OracleProblem, min_met: int | None = None, milp_seconds: float = 0.0) -> OracleSolution:
     """The lower bound on the episode's cost: compute, plus the other domains' floors.
 

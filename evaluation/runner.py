@@ -156,8 +156,20 @@ def _episode(core, policy, seed: int, pert: Perturbation) -> tuple[list[EpisodeL
             return logs, np.array(spot), lines
 
 
+#: Full-oracle solutions of this worker process by problem digest: the policies of a suite share
+#: their episodes' workloads, so most problems recur (the MILP takes seconds per service).
+_SOLVED: dict[tuple[str, float], oracle.OracleSolution] = {}
+
+
+def _full_oracle(problem: oracle.OracleProblem, milp_seconds: float) -> oracle.OracleSolution:
+    key = (oracle.digest(problem), milp_seconds)
+    if key not in _SOLVED:
+        _SOLVED[key] = oracle.solve(problem, milp_seconds=milp_seconds)
+    return _SOLVED[key]
+
+
 def _oracle_columns(core, env: int, spot: np.ndarray, log: EpisodeLog, milp_seconds: float) -> dict[str, float]:
-    full = oracle.solve(oracle.build_problem(core, spot, env=env), milp_seconds=milp_seconds)
+    full = _full_oracle(oracle.build_problem(core, spot, env=env), milp_seconds)
     met = int(log.slo_met().sum())
     bound = oracle.solve(oracle.build_problem(core, spot, matched=True, env=env), min_met=met)
     cost = sum(float(np.sum(log.cost[d])) for d in log.cost)
@@ -192,13 +204,12 @@ def run_suite(config: SuiteConfig, workers: int = 2, registry: str | None = None
         return finish([run_group(config, p, s, registry) for p, s in pairs])
     import ray
 
-    if ray_address:
-        ray.init(address=ray_address, ignore_reinit_error=True)
-    else:
-        ray.init(num_cpus=workers, include_dashboard=False, ignore_reinit_error=True,
-                 log_to_driver=False)
+    from agents.training.ray_session import start_ray
+
+    started = start_ray(ray_address, workers)
     task = ray.remote(num_cpus=1)(run_group)
     try:
         return finish(ray.get([task.remote(config, p, s, registry) for p, s in pairs]))
     finally:
-        ray.shutdown()
+        if started:
+            ray.shutdown()

@@ -108,14 +108,17 @@ def _ensure_ppo(config: SuiteConfig, registry: str | None) -> list[dict[str, Any
     if todo:
         import ray
 
-        ray.init(num_cpus=2, include_dashboard=False, ignore_reinit_error=True, log_to_driver=False)
+        from agents.training.ray_session import start_ray
+
+        started = start_ray(num_cpus=2)
         try:
             for policy, scenario in todo:
                 kind, lstm = PPO_POLICIES[policy]
                 train_ppo(kind, lstm, scenario, seed=config.core_seed,
                           out_dir=ppo_checkpoint(policy, scenario, registry), budget=budget)
         finally:
-            ray.shutdown()
+            if started:
+                ray.shutdown()
     rows = []
     for policy, scenario in wanted:
         meta = read_metadata(ppo_checkpoint(policy, scenario, registry))

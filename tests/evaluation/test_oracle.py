@@ -63,3 +63,12 @@ def test_milp_bound_honours_the_boot_delay_and_matched_picks_cheapest_steps():
     assert matched.by_domain["compute"] == pytest.approx(np.sort(costs)[:2].sum())
     unreachable = oracle.solve(_problem(need=np.array([[np.inf], [5.0], [5.0], [5.0]])))
     assert unreachable.attainable == 3
+
+
+def test_digest_tells_equal_problems_from_different_ones():
+    # the runner solves each full-oracle problem once per worker, keyed by this digest
+    assert oracle.digest(_problem()) == oracle.digest(_problem())
+    cheaper = _problem(vm_cost=np.broadcast_to(np.array([1.0, 1.9, 4.1]), (4, 1, 3)).copy())
+    assert oracle.digest(cheaper) != oracle.digest(_problem())
+    assert oracle.digest(_problem(fixed={"network": np.zeros(4)})) != oracle.digest(_problem())
+    assert oracle.digest(_problem(boot=0.3)) != oracle.digest(_problem())
