@@ -11,9 +11,13 @@ one `groupby` (window, class) of event counts and requests: less work than the
 pipeline, which also validates every field, follows every task's lifecycle
 across parts and writes a parquet cache. Imports happen before the clock starts
 for both engines; everything `prepare()` does (DuckDB connection, checksums of
-the inputs, parsing, aggregation, writing the cache) is inside it.
+the inputs, parsing, aggregation, writing the cache) is inside it. Each run also
+reports which reader staged the rows (the pipeline's fast pyarrow path, or the
+exact DuckDB one it falls back to), so a silent fallback cannot pass for speed.
+CPU seconds (user + system, all threads) are steadier than wall time on a busy
+machine; the load average is printed before and after.
 
-    .venv/bin/python benchmarks/trace_prepare.py [--json] [--repeats 5]
+    .venv/bin/python benchmarks/trace_prepare.py [--json] [--repeats 5] [--memory-limit 128MB]
 """
 
 from __future__ import annotations
@@ -38,14 +42,14 @@ from pathlib import Path
 engine, root = sys.argv[1], Path(sys.argv[2])
 files = sorted((root / "task_events").glob("*.csv.gz"))
 # Imports happen before the clock starts, for both engines: we time the work.
-import duckdb, numpy as np, pandas as pd
+import duckdb, isal.igzip, numpy as np, pandas as pd, pyarrow.csv
 from trace_pipeline.prepare import prepare
 from trace_pipeline.schema import COLUMNS_2011
 cpu0, start = time.process_time(), time.perf_counter()
 if engine == "pipeline":
     with tempfile.TemporaryDirectory() as cache:
         meta = prepare(root, cache_dir=cache, memory_limit=sys.argv[3]).meta
-    rows = meta["tables"]["task_events"]["rows"]
+    rows, reader = meta["tables"]["task_events"]["rows"], meta["tables"]["task_events"]["reader"]
 else:
     names = [n for n, _, _ in COLUMNS_2011["task_events"]]
     frame = pd.concat([pd.read_csv(f, header=None, names=names) for f in files])
@@ -55,10 +59,11 @@ else:
     frame["arrival"] = frame.event_type == 0
     frame["scheduled_cpu"] = frame.cpu_request.where(frame.event_type == 1, 0.0)
     frame.groupby(["window", "cls"]).agg(arrivals=("arrival", "sum"), cpu=("scheduled_cpu", "sum"))
-    rows = len(frame)
+    rows, reader = len(frame), "pandas"
 seconds, cpu = time.perf_counter() - start, time.process_time() - cpu0
 peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-print(json.dumps({"rows": rows, "seconds": seconds, "cpu_s": cpu, "peak_mb": peak_mb}))
+print(json.dumps({"rows": rows, "seconds": seconds, "cpu_s": cpu, "peak_mb": peak_mb,
+                  "reader": reader}))
 """
 
 
@@ -88,6 +93,7 @@ def main() -> None:
     if len(parts) < 5:
         sys.exit(f"need the 5 task_events parts under {SAMPLE}")
     results = []
+    load_before = os.getloadavg()
     for count in (1, 5):
         with tempfile.TemporaryDirectory() as tmp:
             root = Path(tmp)
@@ -97,6 +103,7 @@ def main() -> None:
             for engine, runs in measure(root, args.repeats, args.memory_limit).items():
                 seconds = statistics.median(r["seconds"] for r in runs)
                 results.append({"parts": count, "engine": engine, "rows": runs[0]["rows"],
+                                "reader": "/".join(sorted({r["reader"] for r in runs})),
                                 "seconds": round(seconds, 3),
                                 "rows_per_s": round(runs[0]["rows"] / seconds),
                                 "cpu_s": round(statistics.median(r["cpu_s"] for r in runs), 3),
@@ -109,19 +116,20 @@ def main() -> None:
         "peak_growth_5_vs_1": {e: round(by[(5, e)]["peak_mb"] / by[(1, e)]["peak_mb"], 2)
                                for e in ENGINES},
         "cores": os.cpu_count(), "repeats": args.repeats, "memory_limit": args.memory_limit,
-        "load_average": os.getloadavg(),
+        "load_average_before": load_before, "load_average": os.getloadavg(),
     }
     if args.json:
         print(json.dumps(summary, indent=2))
         return
-    print(f"{'parts':>5} {'engine':>8} {'rows':>9} {'median s':>9} {'rows/s':>10} {'cpu s':>6} "
-          f"{'peak MB':>8}")
+    print(f"{'parts':>5} {'engine':>8} {'reader':>8} {'rows':>9} {'median s':>9} {'rows/s':>10} "
+          f"{'cpu s':>6} {'peak MB':>8}")
     for r in results:
-        print(f"{r['parts']:>5} {r['engine']:>8} {r['rows']:>9} {r['seconds']:>9} "
+        print(f"{r['parts']:>5} {r['engine']:>8} {r['reader']:>8} {r['rows']:>9} {r['seconds']:>9} "
               f"{r['rows_per_s']:>10} {r['cpu_s']:>6} {r['peak_mb']:>8}")
     print(f"speed-up vs pandas (rows/s): {summary['speedup_vs_pandas']}")
     print(f"peak RSS, 5 parts / 1 part: {summary['peak_growth_5_vs_1']}")
-    print(f"load average at the end: {', '.join(f'{x:.1f}' for x in summary['load_average'])}")
+    print(f"load average before: {', '.join(f'{x:.1f}' for x in load_before)}; at the end: "
+          f"{', '.join(f'{x:.1f}' for x in summary['load_average'])}")
 
 
 if __name__ == "__main__":

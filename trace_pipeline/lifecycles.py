@@ -78,11 +78,9 @@ def step_levels(
     keep = b > a
     a, b = a[keep], b[keep]
     run_idx = np.flatnonzero(run)[keep]
-    klass = run_cls[run_idx].astype(np.int64)
+    spans = _Spans(run_cls[run_idx].astype(np.int64), a, b, w0, n_windows, n_classes)
     for j, column in enumerate(values):
-        level, known = _carry(column, order, group_start)
-        out[:, j, :] = _integrate(klass, a, b, np.where(known, level, 0.0)[run_idx],
-                                  w0, n_windows, n_classes)
+        out[:, j, :] = spans.integrate(_carry_at(column, order, group_start, run_idx))
     return out
 
 
@@ -104,6 +102,30 @@ def event_counts(time: np.ndarray, event: np.ndarray, cls: np.ma.MaskedArray, co
     size = n_classes * n_windows
     return np.stack([np.bincount(cell[ev == code], minlength=size).reshape(n_classes, n_windows)
                      for code in codes], axis=1)
+
+
+def latest(keys: Sequence[np.ndarray], time: np.ndarray, rank: np.ndarray,
+           values: np.ma.MaskedArray) -> tuple[tuple[np.ndarray, ...], np.ndarray]:
+    """Each entity's latest known value, and the entity's keys: of its rows with a time and a
+    value, the last by (time, rank), as SQL's `arg_max(value, time) FILTER (value IS NOT NULL)`
+    (which leaves same-time ties open). Entities without such a row, or with a missing key,
+    are left out: they match nothing."""
+    known = ~np.ma.getmaskarray(values) & ~np.ma.getmaskarray(time)
+    for key in keys:
+        known &= ~np.ma.getmaskarray(key)
+    keys = tuple(np.ma.getdata(key)[known] for key in keys)
+    value = np.ma.getdata(values)[known]
+    if not value.size:
+        return keys, value
+    ids = _entity_ids(list(keys))
+    order = np.lexsort((rank[known], np.ma.getdata(time)[known], *reversed(ids)))
+    last = np.ones(len(order), dtype=bool)
+    last[:-1] = False
+    for key in ids:
+        k = key[order]
+        last[:-1] |= k[1:] != k[:-1]
+    pick = order[last]
+    return tuple(key[pick] for key in keys), value[pick]
 
 
 def _entity_ids(keys: list[np.ndarray]) -> list[np.ndarray]:
@@ -130,21 +152,43 @@ def _carry(column: np.ma.MaskedArray, order: np.ndarray,
     return data[np.maximum(last, 0)], last >= group_start
 
 
-def _integrate(klass: np.ndarray, a: np.ndarray, b: np.ndarray, value: np.ndarray,
-               w0: int, n_windows: int, n_classes: int) -> np.ndarray:
-    """Σ value × overlap per (class, window) of runs [a, b): partial first and last windows
-    directly, the full windows between them by a difference array and a cumulative sum."""
-    wa = a // W_US - w0
-    wb = (b - 1) // W_US - w0
-    width = n_windows + 1  # one spare slot: a run ending in the last window marks wb + 1
-    size = n_classes * width
-    row = klass * width
-    head = value * (np.minimum(b, (wa + w0 + 1) * W_US) - a)
-    spans = wb > wa
-    tail = np.where(spans, value * (b - (wb + w0) * W_US), 0.0)
-    full = np.where(spans, value * W_US, 0.0)
-    sums = (np.bincount(row + wa, head, size) + np.bincount(row + wb, tail, size)).reshape(
-        n_classes, width)
-    diff = (np.bincount(row + wa + 1, full, size) - np.bincount(row + wb, full, size)).reshape(
-        n_classes, width)
-    return (sums + np.cumsum(diff, axis=1))[:, :n_windows]
+def _carry_at(column: np.ma.MaskedArray, order: np.ndarray, group_start: np.ndarray,
+              rows: np.ndarray) -> np.ndarray:
+    """`_carry` at some sorted rows only, 0 where the entity has no value yet: what the runs
+    starting there hold (gathered straight from the unsorted column)."""
+    data = np.ma.getdata(column)
+    missing = np.ma.getmaskarray(column)
+    if not missing.any():
+        return data[order[rows]]
+    last = np.maximum.accumulate(np.where(missing[order], -1, np.arange(len(data))))[rows]
+    return np.where(last >= group_start[rows], data[order[np.maximum(last, 0)]], 0.0)
+
+
+class _Spans:
+    """Runs [a, b) of some classes cut into windows, once for all the values they carry:
+    partial first and last windows directly, the full windows between them by a difference
+    array and a cumulative sum."""
+
+    def __init__(self, klass: np.ndarray, a: np.ndarray, b: np.ndarray, w0: int,
+                 n_windows: int, n_classes: int):
+        wa = a // W_US - w0
+        wb = (b - 1) // W_US - w0
+        self.shape = (n_classes, n_windows + 1)  # one spare slot: a run ending in the last
+        self.n_windows = n_windows               # window marks wb + 1
+        row = klass * (n_windows + 1)
+        self.first, self.last, self.after_first = row + wa, row + wb, row + wa + 1
+        self.head = np.minimum(b, (wa + w0 + 1) * W_US) - a  # µs in the first window
+        self.tail = b - (wb + w0) * W_US  # µs in the last window, when it is another one
+        self.spans = wb > wa
+
+    def integrate(self, value: np.ndarray) -> np.ndarray:
+        """Σ value × overlap per (class, window)."""
+        size = self.shape[0] * self.shape[1]
+        head = value * self.head
+        tail = np.where(self.spans, value * self.tail, 0.0)
+        full = np.where(self.spans, value * W_US, 0.0)
+        sums = (np.bincount(self.first, head, size)
+                + np.bincount(self.last, tail, size)).reshape(self.shape)
+        diff = (np.bincount(self.after_first, full, size)
+                - np.bincount(self.last, full, size)).reshape(self.shape)
+        return (sums + np.cumsum(diff, axis=1))[:, :self.n_windows]

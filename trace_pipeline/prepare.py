@@ -7,13 +7,20 @@ time-weighted averages over the window of the requests of the tasks running in
 it: a task runs from SCHEDULE (or UPDATE_RUNNING) to its next event, so a task
 that runs across part boundaries is counted once, in every window it touches.
 
-DuckDB parses and stages the files (in parallel, spilling to disk past
-`memory_limit`) and does the joins and usage sums; lifecycles are computed in
-numpy (`lifecycles.py`) over buckets of whole tasks, one bucket per core at a
-time, so memory stays bounded for inputs of many GB. The output
-lives in `<cache>/<key>/`, where the key hashes the input manifest and the
-pipeline options; the folder appears by one rename only once everything
-succeeded, so a failed run leaves no partial cache behind.
+How it runs, and why memory stays bounded for inputs of many GB. For the 2011
+trace pyarrow parses first (`readers.read_2011_fast`: one file per core); each
+file of task or machine events then goes
+through the role's SQL view on DuckDB, with a hash of each row's entity key,
+straight into a `BucketStore` (no staging table): rows stay in memory up to a
+quarter of `memory_limit` and are spilled to Arrow files past it. Lifecycles are computed in numpy
+(`lifecycles.py`) over buckets of whole tasks (or machines), one bucket per core
+at a time. If the fast reader cannot vouch for a file, the exact reader (DuckDB,
+which names every malformed row) stages the table in DuckDB, spilling past
+`memory_limit`, and the same buckets are fetched from there by SQL; the output
+is the same bit for bit. Usage is summed by DuckDB. The output lives in
+`<cache>/<key>/`, where the key hashes the input manifest and the pipeline
+options; the folder appears by one rename only once everything succeeded, so a
+failed run leaves no partial cache behind (spills live inside it).
 """
 
 from __future__ import annotations
@@ -24,8 +31,10 @@ import os
 import re
 import shutil
 import time
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -33,16 +42,21 @@ from typing import Any, TypeVar
 import numpy as np
 
 from gcp.files import atomic_write_json
+from trace_pipeline.buckets import HASH, BucketStore, masked_columns
 from trace_pipeline.errors import ConfigError, TraceError
-from trace_pipeline.lifecycles import event_counts, step_levels
+from trace_pipeline.lifecycles import event_counts, latest, step_levels
 from trace_pipeline.manifest import file_checksums, manifest_hash
 from trace_pipeline.readers import (
     MAX_BAD_FRACTION,
+    FastPathRefused,
     TableScan,
     check_threshold,
     find_tables,
+    read_2011_fast,
+    sniff_2011,
     stage_2011,
     stage_2019,
+    stored_2011,
 )
 from trace_pipeline.schema import (
     AFTER_WINDOW_US,
@@ -92,6 +106,26 @@ _VIEWS: dict[str, dict[str, str]] = {
 }
 
 
+#: The 2011 columns the views read (readers also keep the mandatory ones); every column is
+#: parsed and checked, the rest are not stored.
+_STORED_2011: dict[str, tuple[str, ...]] = {
+    "task_events": ("job_id", "task_index", "time", "event_type", "cpu_request",
+                    "memory_request", "priority", "scheduling_class"),
+    "task_usage": ("job_id", "task_index", "start_time", "end_time", "cpu_rate",
+                   "canonical_memory"),
+    "machine_events": ("machine_id", "time", "event_type", "cpus", "memory"),
+}
+
+
+_CODE = " ".join(f"WHEN '{c}' THEN {i}" for i, c in enumerate(WORKLOAD_CLASSES))
+#: Roles worked on in numpy, in buckets of whole entities: the entity key, and the columns of
+#: the role's view handed over (the class as its index in WORKLOAD_CLASSES).
+_BUCKETED: dict[str, tuple[str, str]] = {
+    "tasks": ("job_id, task_index", f"time, ev, cpu, mem, CASE cls {_CODE} END AS cls"),
+    "machines": ("machine_id", "time, ev, cpus, memory"),
+}
+
+
 @dataclass(frozen=True)
 class Prepared:
     """A prepared trace: the parquet of windows, its metadata, and whether it came from cache."""
@@ -124,6 +158,9 @@ def prepare(
         raise ConfigError(f"trace version must be 2011 or 2019, got {version!r}")
     if not root.is_dir():
         raise ConfigError(f"{root}: not a folder")
+    # In memory, but bounded: past memory_limit DuckDB spills to its temp_directory, and the
+    # fast reader keeps at most a quarter of it of parsed rows in memory, spilling the rest.
+    held_bytes = _parse_bytes(memory_limit) // 4
     tables = find_tables(root, version)
     if not tables:
         raise ConfigError(f"{root}: no {version} trace tables found (expected the bucket layout)")
@@ -137,11 +174,18 @@ def prepare(
     if (final / META_FILE).is_file() and (final / WINDOWS_FILE).is_file():
         return Prepared(final, json.loads((final / META_FILE).read_text()), cached=True)
 
+    import pyarrow as pa
+
+    # The system allocator hands freed parse buffers back; pyarrow's default pool (mimalloc in
+    # these wheels) keeps them, so peak memory grew with the number of files parsed: 5 parts
+    # against 1 was 1.11-1.2x, and 1.03-1.05x with this pool (benchmarks/trace_prepare.py).
+    pa.set_memory_pool(pa.system_memory_pool())
     build = cache / f".build-{key}-{os.getpid()}"
     shutil.rmtree(build, ignore_errors=True)
     build.mkdir(parents=True)
     try:
-        meta = _build(build, root, version, tables, max_bad_fraction, memory_limit, threads)
+        meta = _build(build, root, version, tables, max_bad_fraction, memory_limit, held_bytes,
+                      threads)
         meta.update(key=key, inputs=inputs, root=str(root))
         atomic_write_json(build / META_FILE, meta)
         try:
@@ -155,35 +199,32 @@ def prepare(
 
 
 def _build(build: Path, root: Path, version: str, tables: dict[str, list[Path]],
-           max_bad_fraction: float, memory_limit: str, threads: int | None) -> dict[str, Any]:
+           max_bad_fraction: float, memory_limit: str, held_bytes: int,
+           threads: int | None) -> dict[str, Any]:
     import duckdb
 
     started = time.perf_counter()
-    # In memory, but bounded: past memory_limit DuckDB spills to temp_directory.
     threads = threads or os.cpu_count() or 1
     con = duckdb.connect(":memory:", config={
-        "memory_limit": memory_limit, "threads": threads,
+        "memory_limit": memory_limit, "threads": 1,  # see _parallel
         "temp_directory": str(build / "spill"), "preserve_insertion_order": False,
     })
     try:
-        stage = stage_2011 if version == "2011" else stage_2019
-        scans: list[TableScan] = []
         roles = _ROLES[version]
         present = {role for role, table in roles.items() if table in tables}
-        for role in sorted(present):
-            scans.append(stage(con, roles[role], tables[roles[role]], roles[role]))
-        check_threshold(scans, max_bad_fraction)
-        for role in present:
-            con.execute(f"CREATE VIEW v_{role} AS {_VIEWS[version][role]}")
-        start_us, end_us = _coverage(con, version, tables, present)
+        staged = {role: _stage(con, version, role, tables[roles[role]], build, threads,
+                               held_bytes) for role in sorted(present)}
+        check_threshold([scan for scan, _, _ in staged.values()], max_bad_fraction)
+        start_us, end_us = _coverage(version, tables, {r: s[1] for r, s in staged.items()})
         w0, w1 = math.ceil(start_us / W_US), end_us // W_US - 1
         if w1 < w0:
             raise TraceError(f"{root}: the input covers less than one {WINDOW_S} s window")
-        _aggregate(con, present, start_us, end_us, w0, w1, threads)
+        _aggregate(con, {role: source for role, (_, _, source) in staged.items()},
+                   start_us, end_us, w0, w1, threads)
         out = build / WINDOWS_FILE
         con.execute(f"COPY windows TO '{out}' (FORMAT parquet, COMPRESSION zstd)")
-        stats = {scan.table: {**scan.to_dict(), **_table_stats(con, roles, scan.table)}
-                 for scan in scans}
+        stats = {scan.table: {**scan.to_dict(), **_seconds(table_stats)}
+                 for _, (scan, table_stats, _) in sorted(staged.items())}
         unclassified = (con.execute("SELECT coalesce(sum(n), 0) FROM usage_unclassified")
                         .fetchone()[0] if "usage" in present else 0)
     finally:
@@ -199,57 +240,136 @@ def _build(build: Path, root: Path, version: str, tables: dict[str, list[Path]],
     }
 
 
-def _coverage(con: Any, version: str, tables: dict[str, list[Path]],
-              present: set[str]) -> tuple[int, int]:
+@contextmanager
+def _parallel(con: Any, threads: int) -> Iterator[None]:
+    """DuckDB on `threads` threads for the block, on one otherwise. Most queries here are
+    small (a view over one parsed file, statistics, the windows table) and run faster on the
+    calling thread than by waking DuckDB's pool for each, above all on a busy machine; the
+    exact reader's parse, the staging of usage and its sums are worth the pool. (Bucket
+    fetches run one per worker thread, in parallel, either way.)"""
+    con.execute(f"SET threads = {threads}")
+    try:
+        yield
+    finally:
+        con.execute("SET threads = 1")
+
+
+#: Where a role's rows are: a DuckDB view (`v_<role>`), or a store of bucket-ready rows.
+Source = str | BucketStore
+
+
+def _stage(con: Any, version: str, role: str, files: list[Path], build: Path, threads: int,
+           held_bytes: int) -> tuple[TableScan, dict[str, Any], Source]:
+    """Read one role's table: its scan, its statistics (`_table_stats`) and where its rows are.
+
+    2011 tables go the fast way (`readers.read_2011_fast`) unless it refuses, and then the
+    exact way, which names every malformed row; the exact way stages into DuckDB.
+    """
+    table, view = _ROLES[version][role], _VIEWS[version][role]
+    if version == "2011":
+        headers = [sniff_2011(path, table) for path in files]
+        stored = stored_2011(table, _STORED_2011[table])
+        try:
+            if role in _BUCKETED:
+                return _stage_buckets(con, role, table, files, headers, stored, threads,
+                                      BucketStore(build / "spill" / table, held_bytes))
+            scan = TableScan(table, [str(f) for f in files], reader="pyarrow")
+            with _parallel(con, threads):
+                for index, rows in enumerate(read_2011_fast(table, files, headers, stored,
+                                                            threads)):
+                    relation = con.from_arrow(rows)  # DuckDB's table spills past memory_limit
+                    relation.insert_into(table) if index else relation.create(table)
+                    scan.rows += rows.num_rows
+        except FastPathRefused:
+            con.execute(f"DROP TABLE IF EXISTS {table}")
+            shutil.rmtree(build / "spill" / table, ignore_errors=True)
+            with _parallel(con, threads):
+                scan = stage_2011(con, table, files, headers, table, stored)
+    else:
+        with _parallel(con, threads):
+            scan = stage_2019(con, table, files, table)
+    con.execute(f"CREATE VIEW v_{role} AS {view}")
+    return scan, _table_stats(con, table), f"v_{role}"
+
+
+def _stage_buckets(con: Any, role: str, table: str, files: list[Path], headers: list[bool],
+                   stored: list[str], threads: int,
+                   store: BucketStore) -> tuple[TableScan, dict[str, Any], Source]:
+    """The fast way for a bucketed role: each file, once parsed, goes through the role's view
+    (the same SQL as the exact way) with each row's key hash, into `store`; no staging table,
+    and the statistics are summed file by file. This runs here, one file at a time (one
+    DuckDB result in memory), while the reader's threads parse the next files."""
+    key, columns = _BUCKETED[role]
+    query = f"SELECT {key}, {columns}, hash({key}) AS {HASH} FROM ({_VIEWS['2011'][role]})"
+    parts = []
+    for rows in read_2011_fast(table, files, headers, stored, threads):
+        con.register(table, rows)
+        try:
+            store.add(con.sql(query).to_arrow_reader(1 << 16).read_all())
+            parts.append(_table_stats(con, table))
+        finally:
+            con.unregister(table)
+    scan = TableScan(table, [str(f) for f in files], rows=store.rows, reader="pyarrow")
+    return scan, _sum_stats(parts), store
+
+
+def _coverage(version: str, tables: dict[str, list[Path]],
+              stats: dict[str, dict[str, Any]]) -> tuple[int, int]:
     """The time range the task tables cover: by part number for 2011, else by event times."""
-    if version == "2011" and "tasks" in present:
+    if version == "2011" and "tasks" in stats:
         parts = [re.search(r"part-(\d+)-of-(\d+)", p.name) for p in tables["task_events"]]
         if all(parts):
             numbers = [int(m.group(1)) for m in parts]  # type: ignore[union-attr]
             return (int(WINDOW_OPEN_US + min(numbers) * PART_US_2011),
                     int(WINDOW_OPEN_US + (max(numbers) + 1) * PART_US_2011))
-    bounds = []
-    for role, column in (("tasks", "time"), ("machines", "time"), ("usage", "start_time")):
-        if role in present:
-            bounds.append(con.execute(
-                f"SELECT min({column}), max({column}) FROM v_{role} "
-                f"WHERE {column} > 0 AND {column} < {AFTER_WINDOW_US}").fetchone())
-    lows = [b[0] for b in bounds if b[0] is not None]
-    highs = [b[1] for b in bounds if b[1] is not None]
+    lows = [s["time_min_us"] for s in stats.values() if s["time_min_us"] is not None]
+    highs = [s["time_max_us"] for s in stats.values() if s["time_max_us"] is not None]
     if not lows:
         raise TraceError("the input has no timed rows inside the trace window")
     return max(WINDOW_OPEN_US, min(lows)), max(highs) + 1
 
 
-def _aggregate(con: Any, present: set[str], start_us: int, end_us: int, w0: int, w1: int,
-               threads: int) -> None:
+def _aggregate(con: Any, sources: dict[str, Source], start_us: int, end_us: int, w0: int,
+               w1: int, threads: int) -> None:
+    import pyarrow as pa
+
+    present = set(sources)
     classes = " UNION ALL ".join(f"SELECT '{c}'" for c in WORKLOAD_CLASSES)
     grid = f"SELECT r.w, g.cls FROM range({w0}, {w1 + 1}) r(w), ({classes}) g(cls)"
     span, windows, n_classes = (start_us, end_us), (w0, w1), len(WORKLOAD_CLASSES)
     if "tasks" in present:
-        code = " ".join(f"WHEN '{c}' THEN {i}" for i, c in enumerate(WORKLOAD_CLASSES))
+        with_class = "usage" in present  # usage rows carry no priority: a task's latest class
 
-        def tasks(rows: Rows) -> tuple[np.ndarray, np.ndarray]:
+        def tasks(rows: Rows) -> tuple[np.ndarray, np.ndarray, Any]:
             ev = np.ma.getdata(rows["ev"])
+            keys, rank = (rows["job_id"], rows["task_index"]), _rank(ev, _TASK_RANK)
             # Requests follow the task's latest class; an event counts in its own row's class.
-            return (step_levels((rows["job_id"], rows["task_index"]), rows["time"],
-                                _rank(ev, _TASK_RANK), np.isin(ev, (1, 8)),
+            return (step_levels(keys, rows["time"], rank, np.isin(ev, (1, 8)),
                                 (rows["cpu"], rows["mem"]), rows["cls"], n_classes, span, windows),
-                    event_counts(rows["time"], ev, rows["cls"], (0, 2, 3), n_classes, windows))
+                    event_counts(rows["time"], ev, rows["cls"], (0, 2, 3), n_classes, windows),
+                    latest(keys, rows["time"], rank, rows["cls"]) if with_class else None)
 
-        parts = _map_buckets(con, "v_tasks", "job_id, task_index",
-                             f"time, ev, cpu, mem, CASE cls {code} END AS cls", tasks, threads)
-        _load(con, "req", WORKLOAD_CLASSES, w0, ("cpu", "mem"), _means(sum(p[0] for p in parts)))
-        _load(con, "events", WORKLOAD_CLASSES, w0, ("arrivals", "evictions", "failures"),
-              sum(p[1] for p in parts))
+        requested = events = 0
+        if with_class:
+            con.execute("CREATE TEMP TABLE task_class "
+                        "(job_id BIGINT, task_index BIGINT, code INTEGER)")
+        for levels, counts, latest_class in _map_buckets(con, sources["tasks"], "tasks", tasks,
+                                                         threads):
+            requested, events = requested + levels, events + counts
+            if latest_class is not None:
+                (job_id, task_index), code = latest_class
+                con.from_arrow(pa.table({"job_id": job_id, "task_index": task_index,
+                                         "code": code})).insert_into("task_class")
+        _load(con, "req", WORKLOAD_CLASSES, w0, ("cpu", "mem"), _means(requested))
+        _load(con, "events", WORKLOAD_CLASSES, w0, ("arrivals", "evictions", "failures"), events)
     if "usage" in present:
-        if "tasks" in present:  # usage rows carry no priority: a task's class is its latest one
-            con.execute("CREATE TEMP TABLE task_class AS SELECT job_id, task_index, "
-                        "arg_max(cls, time) FILTER (cls IS NOT NULL) AS cls FROM v_tasks GROUP BY ALL")
-        join = ("LEFT JOIN task_class c USING (job_id, task_index)" if "tasks" in present
+        names = "[" + ", ".join(f"'{c}'" for c in WORKLOAD_CLASSES) + "]"
+        join = (f"LEFT JOIN (SELECT job_id, task_index, {names}[code + 1] AS cls FROM task_class)"
+                " c USING (job_id, task_index)" if "tasks" in present
                 else "LEFT JOIN (SELECT NULL::BIGINT AS job_id, NULL::BIGINT AS task_index, "
                      "NULL::VARCHAR AS cls) c USING (job_id, task_index)")
-        con.execute(f"""CREATE TEMP TABLE usage_w AS
+        with _parallel(con, threads):
+            con.execute(f"""CREATE TEMP TABLE usage_w AS
             WITH u AS (SELECT *, unnest(range(start_time // {W_US}, (end_time - 1) // {W_US} + 1)) AS w
                        FROM v_usage WHERE end_time > start_time AND end_time < {AFTER_WINDOW_US})
             SELECT c.cls, u.w, sum(coalesce(u.cpu, 0) * (least(u.end_time, (u.w + 1) * {W_US})
@@ -261,18 +381,21 @@ def _aggregate(con: Any, present: set[str], start_us: int, end_us: int, w0: int,
         con.execute("CREATE TEMP TABLE usage_unclassified AS SELECT n FROM usage_w WHERE cls IS NULL")
         con.execute("CREATE TEMP TABLE usage_span AS SELECT min(w) AS lo, max(w) AS hi FROM usage_w")
     if "machines" in present:
-        def machines(rows: Rows) -> np.ndarray:
+        def machines(rows: Rows) -> tuple[np.ndarray, np.ndarray]:
             ev, ones = np.ma.getdata(rows["ev"]), np.ones(len(rows["ev"]))
-            return step_levels((rows["machine_id"],), rows["time"], _rank(ev, _MACHINE_RANK),
-                               np.isin(ev, (0, 2)), (rows["cpus"], rows["memory"], ones),
-                               np.zeros(len(ev), dtype=np.int64), 1, span, windows)
+            cell = np.zeros(len(ev), dtype=np.int64)
+            return (step_levels((rows["machine_id"],), rows["time"], _rank(ev, _MACHINE_RANK),
+                                np.isin(ev, (0, 2)), (rows["cpus"], rows["memory"], ones),
+                                cell, 1, span, windows),
+                    event_counts(rows["time"], np.ma.filled(rows["ev"], -1), cell, (1,), 1,
+                                 windows))
 
-        capacity = sum(_map_buckets(con, "v_machines", "machine_id", "time, ev, cpus, memory",
-                                    machines, threads))
+        capacity = removals = 0
+        for levels, counts in _map_buckets(con, sources["machines"], "machines", machines,
+                                           threads):
+            capacity, removals = capacity + levels, removals + counts
         _load(con, "cap", ("cell",), w0, ("cpus", "memory", "machines"), _means(capacity))
-        con.execute(f"""CREATE TEMP TABLE removals AS SELECT (time // {W_US})::BIGINT AS w,
-            count(*) AS n FROM v_machines WHERE ev = 1 AND time > 0 AND time < {AFTER_WINDOW_US}
-            GROUP BY ALL""")
+        _load(con, "removals", ("cell",), w0, ("n",), removals)
 
     def col(role: str, expr: str, name: str) -> str:
         return f"{expr} AS {name}" if role in present else f"NULL::DOUBLE AS {name}"
@@ -318,27 +441,45 @@ def _rank(ev: np.ndarray, table: np.ndarray) -> np.ndarray:
     return np.where(inside, table[np.where(inside, ev, 0)], table.max())
 
 
-def _map_buckets(con: Any, view: str, key: str, columns: str, work: Callable[[Rows], T],
-                 threads: int) -> list[T]:
-    """`work` over the rows of `view` as numpy (missing values masked), in buckets of whole
-    entities by a hash of `key`; `threads` buckets at a time, each on its own cursor, so at
-    most `threads` x BUCKET_ROWS rows are in memory at once."""
-    total = con.execute(f"SELECT count(*) FROM {view}").fetchone()[0]
+def _map_buckets(con: Any, source: Source, role: str, work: Callable[[Rows], T],
+                 threads: int) -> Iterator[T]:
+    """`work` over a role's rows as numpy (missing values masked), in buckets of whole entities
+    (`hash(key) % count`), yielded in bucket order; `threads` buckets at a time, so at most
+    `threads` x BUCKET_ROWS rows are in memory at once. The buckets and their rows are the
+    same whether the rows are in a DuckDB view or in a store, so the sums are bit-identical."""
+    key, columns = _BUCKETED[role]
+    store = source if isinstance(source, BucketStore) else None
+    total = store.rows if store else con.execute(f"SELECT count(*) FROM {source}").fetchall()[0][0]
     count = max(threads, -(-total // BUCKET_ROWS))
+    if store:
+        store.split(count, threads)
 
     def one(bucket: int) -> T:
+        if store:
+            return work(masked_columns(store.bucket(bucket)))
         cursor = con.cursor()
         try:
-            rows = cursor.execute(f"SELECT {key}, {columns} FROM {view} "
+            rows = cursor.execute(f"SELECT {key}, {columns} FROM {source} "
                                   f"WHERE hash({key}) % {count} = {bucket}").fetchnumpy()
         finally:
             cursor.close()
         return work({name: np.ma.asarray(values) for name, values in rows.items()})
 
     if threads == 1:
-        return [one(bucket) for bucket in range(count)]
-    with ThreadPoolExecutor(threads) as pool:  # numpy and DuckDB release the GIL
-        return list(pool.map(one, range(count)))
+        yield from map(one, range(count))
+        return
+    with ThreadPoolExecutor(threads) as pool:  # numpy, pyarrow and DuckDB release the GIL
+        yield from pool.map(one, range(count))
+
+
+def _parse_bytes(size: str) -> int:
+    """'128MB', '1GB', '512MiB' (DuckDB's notation: MB = 1000², MiB = 1024²) in bytes."""
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([KMGT]?)(i?)B?\s*", size, re.IGNORECASE)
+    if not match:
+        raise ConfigError(f"memory limit {size!r}: expected a size such as 512MB or 2GB")
+    number, prefix, binary = match.groups()
+    power = "KMGT".index(prefix.upper()) + 1 if prefix else 0
+    return int(float(number) * (1024 if binary else 1000) ** power)
 
 
 def _means(sums: np.ndarray) -> np.ndarray:
@@ -358,20 +499,41 @@ def _load(con: Any, name: str, classes: tuple[str, ...], w0: int, columns: tuple
         *(values[:, j, :].ravel().tolist() for j in range(len(columns)))])
 
 
-def _table_stats(con: Any, roles: dict[str, str], table: str) -> dict[str, Any]:
-    """Row time span and event-type counts of a staged table, for the summary and tests."""
+def _table_stats(con: Any, table: str) -> dict[str, Any]:
+    """Row time span (µs) and event-type counts of a staged table, for the summary and tests."""
     column = "start_time" if table.endswith("usage") else "time"
     lo, hi, at_zero = con.execute(
         f"SELECT min({column}) FILTER ({column} > 0 AND {column} < {AFTER_WINDOW_US}), "
         f"max({column}) FILTER ({column} > 0 AND {column} < {AFTER_WINDOW_US}), "
         f"count(*) FILTER ({column} = 0) FROM {table}").fetchone()
-    stats: dict[str, Any] = {"time_min_s": None if lo is None else lo / 1e6,
-                             "time_max_s": None if hi is None else hi / 1e6,
-                             "rows_at_time_zero": at_zero}
+    stats: dict[str, Any] = {"time_min_us": lo, "time_max_us": hi, "rows_at_time_zero": at_zero}
     if not table.endswith("usage"):
         counts = con.execute(f"SELECT event_type, count(*) FROM {table} GROUP BY 1 ORDER BY 1")
         stats["event_counts"] = {str(k): v for k, v in counts.fetchall()}
     return stats
+
+
+def _sum_stats(parts: list[dict[str, Any]]) -> dict[str, Any]:
+    """A table's `_table_stats` from those of its files."""
+    lows = [p["time_min_us"] for p in parts if p["time_min_us"] is not None]
+    highs = [p["time_max_us"] for p in parts if p["time_max_us"] is not None]
+    stats: dict[str, Any] = {"time_min_us": min(lows, default=None),
+                             "time_max_us": max(highs, default=None),
+                             "rows_at_time_zero": sum(p["rows_at_time_zero"] for p in parts)}
+    if "event_counts" in parts[0]:
+        counts: Counter[str] = Counter()
+        for part in parts:
+            counts.update(part["event_counts"])
+        stats["event_counts"] = {k: counts[k] for k in sorted(counts, key=int)}
+    return stats
+
+
+def _seconds(stats: dict[str, Any]) -> dict[str, Any]:
+    """`_table_stats` as `meta.json` reports it: times in seconds."""
+    lo, hi = stats["time_min_us"], stats["time_max_us"]
+    return {"time_min_s": None if lo is None else lo / 1e6,
+            "time_max_s": None if hi is None else hi / 1e6,
+            **{k: v for k, v in stats.items() if not k.endswith("_us")}}
 
 
 def _notes(version: str, tables: dict[str, list[Path]], present: set[str]) -> list[str]:

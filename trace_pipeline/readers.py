@@ -1,11 +1,18 @@
 """Readers for the 2011 (headerless CSV.gz) and 2019 (JSON lines) trace tables.
 
-Rows are parsed by DuckDB into a staging table (streaming, all cores, bounded
-memory). Rows that cannot be parsed are not dropped silently: DuckDB's reject
-tables give file and line for wrong column counts and non-numeric fields; the
-rarer cases DuckDB cannot place (a missing mandatory field, a truncated gzip
-stream, bad JSON) are located by a plain Python pass over only the file concerned.
-Missing optional values stay NULL.
+A 2011 table goes the fast way first (`read_2011_fast`): pyarrow's CSV parser, fed
+by ISA-L gzip, parses and checks every column with explicit types, one file per
+core, and hands each file's kept columns on (`prepare` puts them in a bucket
+store or a DuckDB table). It only accepts files it can vouch for: any parse or
+conversion error, a wrong column count, an empty mandatory field or a broken gzip
+stream raises `FastPathRefused`, and the exact reader (`stage_2011`) reads the
+table again. The exact reader is DuckDB's, into a staging table (bounded memory:
+DuckDB spills past its limit): its reject tables give file and line for wrong
+column counts and non-numeric fields; the rarer cases DuckDB cannot place (a
+missing mandatory field, a truncated gzip stream, bad JSON) are located by a
+plain Python pass over only the file concerned. So malformed rows are always
+counted and named the same way, whichever path ran. 2019 tables are always read
+by DuckDB. Missing optional values stay NULL.
 """
 
 from __future__ import annotations
@@ -16,7 +23,9 @@ import io
 import json
 import re
 import zlib
-from collections.abc import Iterator
+from collections import deque
+from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,6 +37,8 @@ from trace_pipeline.schema import COLUMNS_2011, COLUMNS_2019, TABLES, TraceVersi
 KEEP_PROBLEMS = 20
 #: Default threshold: more than this share of malformed rows in a table is an error.
 MAX_BAD_FRACTION = 1e-3
+#: CSV text per block of the fast reader: a few blocks per file are in memory at a time.
+FAST_BLOCK_BYTES = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -49,10 +60,12 @@ class TableScan:
     rows: int = 0
     bad: int = 0
     problems: list[Problem] = field(default_factory=list)
+    #: Which parser staged the rows: "pyarrow" (the fast path) or "duckdb" (the exact one).
+    reader: str = "duckdb"
 
     def to_dict(self) -> dict[str, Any]:
         return {"table": self.table, "files": self.files, "rows": self.rows, "bad": self.bad,
-                "problems": [str(p) for p in self.problems]}
+                "problems": [str(p) for p in self.problems], "reader": self.reader}
 
 
 def find_tables(root: Path, version: TraceVersion) -> dict[str, list[Path]]:
@@ -109,25 +122,93 @@ def sniff_2019(path: Path, table: str) -> None:
         )
 
 
-def stage_2011(con: Any, table: str, files: list[Path], dest: str) -> TableScan:
-    """Parse a 2011 table into DuckDB table `dest`; count and locate malformed rows.
+def stored_2011(table: str, keep: Sequence[str]) -> list[str]:
+    """The columns a 2011 table is staged with: those kept, and the mandatory ones."""
+    return [name for name, _, required in COLUMNS_2011[table] if name in keep or required]
 
-    Every column is parsed and checked, but text columns (user and name hashes, which
-    nothing downstream reads) are not stored: they are the costliest part to keep.
-    DuckDB reads the files in parallel, one gzip stream per thread.
+
+class FastPathRefused(Exception):
+    """The fast reader met something it cannot vouch for; read the table with `stage_2011`."""
+
+
+def read_2011_fast(table: str, files: list[Path], headers: list[bool], stored: Sequence[str],
+                   threads: int = 1) -> Iterator[Any]:
+    """Each file's `stored` columns (a pyarrow Table), in file order.
+
+    pyarrow's CSV parser, fed by ISA-L gzip, parses and checks every column with explicit
+    types. Files go to `threads` threads, each file whole on one thread (both libraries
+    release the GIL: one gzip stream per core, and no hand-offs between threads within a
+    file, which a busy machine punishes); at most `threads` files are parsed ahead of the
+    caller, so memory holds a few files' columns whatever their number. Anything this reader
+    cannot vouch for raises `FastPathRefused`: the exact reader must then read the table, so
+    errors, counts and the threshold are always the exact reader's.
     """
+    with ThreadPoolExecutor(threads) as pool:
+        pending: deque[Future[Any]] = deque()
+        for path, header in zip(files, headers, strict=True):
+            if len(pending) == threads:
+                yield pending.popleft().result()
+            pending.append(pool.submit(_read_2011_arrow, path, table, header, stored))
+        while pending:
+            yield pending.popleft().result()
+
+
+def _read_2011_arrow(path: Path, table: str, header: bool, stored: Sequence[str]) -> Any:
+    """One file's `stored` columns as a pyarrow table, or `FastPathRefused`.
+
+    Types are explicit, every column is converted (text as UTF-8) and only an empty field is
+    missing (pyarrow would also read "NA" or "null" as missing, DuckDB not); an empty line is
+    a row of empty fields, so it fails the mandatory check. pyarrow is stricter than DuckDB
+    (no "+1" or "1.0" for an integer), which only sends such files to the exact reader.
+    """
+    import pyarrow as pa
+    from isal import igzip
+    from isal.isal_zlib import error as IsalError
+    from pyarrow import csv
+
+    columns = COLUMNS_2011[table]
+    types = {"BIGINT": pa.int64(), "INTEGER": pa.int32(), "DOUBLE": pa.float64(),
+             "VARCHAR": pa.string()}
+    mandatory = [name for name, _, required in columns if required]
+    options = {
+        "read_options": csv.ReadOptions(column_names=[name for name, _, _ in columns],
+                                        skip_rows=int(header), block_size=FAST_BLOCK_BYTES,
+                                        use_threads=False),
+        "parse_options": csv.ParseOptions(ignore_empty_lines=False),
+        "convert_options": csv.ConvertOptions(column_types={n: types[k] for n, k, _ in columns},
+                                              null_values=[""], strings_can_be_null=True),
+    }
+    batches = []
+    try:
+        with igzip.open(path, "rb") if path.name.endswith(".gz") else open(path, "rb") as raw:
+            reader = csv.open_csv(raw, **options)
+            for batch in reader:
+                if any(batch.column(name).null_count for name in mandatory):
+                    raise FastPathRefused(f"{path}: an empty mandatory field")
+                batches.append(batch.select(stored))
+    except (pa.ArrowException, OSError, EOFError, ValueError, IsalError) as exc:
+        raise FastPathRefused(f"{path}: {exc}") from exc
+    return pa.Table.from_batches(batches, pa.schema([reader.schema.field(n) for n in stored]))
+
+
+def stage_2011(con: Any, table: str, files: list[Path], headers: list[bool], dest: str,
+               stored: Sequence[str]) -> TableScan:
+    """Parse a 2011 table into DuckDB table `dest` (the exact reader); count and locate
+    malformed rows. Every column is parsed and checked; `dest` keeps the columns in `stored`
+    (text such as the user and name hashes, which nothing reads, is the costliest to keep).
+    DuckDB reads the files in parallel, one gzip stream per thread."""
     import duckdb
 
     scan = TableScan(table, [str(f) for f in files])
     columns = COLUMNS_2011[table]
     groups: dict[bool, list[str]] = {}
-    for path in files:
-        groups.setdefault(sniff_2011(path, table), []).append(str(path))
+    for path, header in zip(files, headers, strict=True):
+        groups.setdefault(header, []).append(str(path))
     spec = "{" + ", ".join(f"'{name}': '{kind}'" for name, kind, _ in columns) + "}"
-    stored = [f'"{name}"' for name, kind, _ in columns if kind != "VARCHAR"]
-    # A column that is not selected is not converted, so text is checked through a flag.
-    text = " AND ".join(f'"{name}" IS NULL' for name, kind, _ in columns if kind == "VARCHAR")
-    select = ", ".join(stored) + (f", ({text}) AS _text_missing" if text else "")
+    # A column that is not selected is not converted, so the others are checked through a flag.
+    others = " AND ".join(f'"{name}" IS NULL' for name, _, _ in columns if name not in stored)
+    select = ", ".join(f'"{name}"' for name in stored)
+    select += f", ({others}) AS _checked" if others else ""
 
     def source(header: bool, paths: list[str], options: str) -> str:
         files_sql = "[" + ", ".join(_quote(p) for p in paths) + "]"
