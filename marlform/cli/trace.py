@@ -64,7 +64,9 @@ def prepare(
     version: str = typer.Option("2011", help="Trace version: 2011 or 2019."),
     cache: Path = typer.Option(None, help="Cache folder (default $MARLFORM_TRACE_CACHE or ~/.cache/marlform/traces)."),
     max_bad_fraction: float = typer.Option(0.001, help="Malformed-row share that becomes an error."),
-    memory_limit: str = typer.Option("1GB", help="DuckDB memory limit; it spills to disk past it."),
+    memory_limit: str = typer.Option(
+        "1GB", help="Memory limit: DuckDB spills to disk past it, and the fast reader keeps at "
+                    "most a quarter of it of parsed rows in memory (the rest is spilled)."),
     json_out: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Aggregate to 5-minute windows per workload class; cached as parquet by the manifest hash."""
