@@ -55,9 +55,12 @@ def _steps(pattern: str, steps: int) -> tuple[int, tuple]:
     return held_out_steps(steps), (("replay_offset", HELD_OUT_FROM),)
 
 
-def run_group(config: SuiteConfig, policy_name: str, scenario: str, registry: str | None = None
-              ) -> dict[str, list[dict[str, Any]]]:
-    """Every episode of one (policy, scenario): episode rows, timeline rows and SLO arrays."""
+def run_group(config: SuiteConfig, policy_name: str, scenario: str, registry: str | None = None,
+              oracle_cache: str | None = None) -> dict[str, list[dict[str, Any]]]:
+    """Every episode of one (policy, scenario): episode rows, timeline rows and SLO arrays.
+
+    `oracle_cache`: a folder shared by the groups, where full-oracle solutions are kept.
+    """
     from envs.config import SimConfig
     from envs.core import BatchedCore
     from envs.scenarios import scenario_spec
@@ -82,7 +85,7 @@ def run_group(config: SuiteConfig, policy_name: str, scenario: str, registry: st
             key = {"policy": policy_name, "scenario": scenario, "pattern": pattern,
                    "perturbation": pert_name, "seed": i}
             row = {**key, **episode_metrics(log), "wall_s": wall}
-            row.update(_oracle_columns(core, i, spot[:, i], log, config.milp_seconds))
+            row.update(_oracle_columns(core, i, spot[:, i], log, config.milp_seconds, oracle_cache))
             met = log.slo_met()
             row["recovery_min"] = (recovery_minutes(met, pert.onset - 1, log.step_s)
                                    if pert_name != NO_PERTURBATION else np.nan)
@@ -156,20 +159,29 @@ def _episode(core, policy, seed: int, pert: Perturbation) -> tuple[list[EpisodeL
             return logs, np.array(spot), lines
 
 
-#: Full-oracle solutions of this worker process by problem digest: the policies of a suite share
-#: their episodes' workloads, so most problems recur (the MILP takes seconds per service).
-_SOLVED: dict[tuple[str, float], oracle.OracleSolution] = {}
+def _full_oracle(problem: oracle.OracleProblem, milp_seconds: float, cache: str | None) -> oracle.OracleSolution:
+    """The full oracle, solved once per distinct problem when `cache` (a folder every worker
+    sees) is given: the policies of a suite share their episodes' workloads, so most problems
+    recur, and the MILP takes seconds per service."""
+    if cache is None:
+        return oracle.solve(problem, milp_seconds=milp_seconds)
+    import json
+    from pathlib import Path
+
+    from gcp.files import atomic_write_text
+
+    path = Path(cache) / f"{oracle.digest(problem)}-{milp_seconds:g}.json"
+    if path.is_file():
+        return oracle.OracleSolution(**json.loads(path.read_text()))
+    solution = oracle.solve(problem, milp_seconds=milp_seconds)
+    path.parent.mkdir(parents=True, exist_ok=True)  # a worker on another node has its own
+    atomic_write_text(path, json.dumps(asdict(solution)))
+    return solution
 
 
-def _full_oracle(problem: oracle.OracleProblem, milp_seconds: float) -> oracle.OracleSolution:
-    key = (oracle.digest(problem), milp_seconds)
-    if key not in _SOLVED:
-        _SOLVED[key] = oracle.solve(problem, milp_seconds=milp_seconds)
-    return _SOLVED[key]
-
-
-def _oracle_columns(core, env: int, spot: np.ndarray, log: EpisodeLog, milp_seconds: float) -> dict[str, float]:
-    full = _full_oracle(oracle.build_problem(core, spot, env=env), milp_seconds)
+def _oracle_columns(core, env: int, spot: np.ndarray, log: EpisodeLog, milp_seconds: float,
+                    cache: str | None) -> dict[str, float]:
+    full = _full_oracle(oracle.build_problem(core, spot, env=env), milp_seconds, cache)
     met = int(log.slo_met().sum())
     bound = oracle.solve(oracle.build_problem(core, spot, matched=True, env=env), min_met=met)
     cost = sum(float(np.sum(log.cost[d])) for d in log.cost)
@@ -197,11 +209,11 @@ def finish(groups: list[dict[str, list[dict[str, Any]]]]) -> tuple[Any, Any]:
 
 
 def run_suite(config: SuiteConfig, workers: int = 2, registry: str | None = None,
-              ray_address: str | None = None) -> tuple[Any, Any]:
+              ray_address: str | None = None, oracle_cache: str | None = None) -> tuple[Any, Any]:
     """All groups of the suite: on Ray with `workers` CPUs (0 = in this process)."""
     pairs = [(p, s) for p in config.policies for s in config.scenarios]
     if workers <= 0:
-        return finish([run_group(config, p, s, registry) for p, s in pairs])
+        return finish([run_group(config, p, s, registry, oracle_cache) for p, s in pairs])
     import ray
 
     from agents.training.ray_session import start_ray
@@ -209,7 +221,7 @@ def run_suite(config: SuiteConfig, workers: int = 2, registry: str | None = None
     started = start_ray(ray_address, workers)
     task = ray.remote(num_cpus=1)(run_group)
     try:
-        return finish(ray.get([task.remote(config, p, s, registry) for p, s in pairs]))
+        return finish(ray.get([task.remote(config, p, s, registry, oracle_cache) for p, s in pairs]))
     finally:
         if started:
             ray.shutdown()

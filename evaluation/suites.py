@@ -178,7 +178,9 @@ def run(name: str, out: str | Path, *, workers: int = 2, registry: str | None = 
     else:
         training = _training_log(config)
     training += _ensure_ppo(config, registry)
-    episodes, timelines = run_suite(config, workers=workers, registry=registry, ray_address=ray_address)
+    with tempfile.TemporaryDirectory(prefix="oracle-") as oracle_cache:
+        episodes, timelines = run_suite(config, workers=workers, registry=registry, ray_address=ray_address,
+                                        oracle_cache=oracle_cache)
     reference_scenario = config.scenarios[0]
     probe = load_policy(config.reference, reference_scenario, registry)
     bounds = boundaries.decision_boundaries(probe, config.reference, reference_scenario)

@@ -72,3 +72,12 @@ def test_digest_tells_equal_problems_from_different_ones():
     assert oracle.digest(cheaper) != oracle.digest(_problem())
     assert oracle.digest(_problem(fixed={"network": np.zeros(4)})) != oracle.digest(_problem())
     assert oracle.digest(_problem(boot=0.3)) != oracle.digest(_problem())
+
+
+def test_a_shared_oracle_cache_solves_each_episode_once_and_changes_nothing(tmp_path):
+    cfg = SuiteConfig(name="t", policies=("hpa", "static"), scenarios=("web",), patterns=("steady",),
+                      perturbations=(), seeds=2, steps=6, reference="hpa", milp_seconds=0.5)
+    cached, _ = run_suite(cfg, workers=0, oracle_cache=str(tmp_path))
+    plain, _ = run_suite(cfg, workers=0)
+    assert len(list(tmp_path.glob("*.json"))) == 2  # one per seed, shared by both policies
+    assert cached["oracle_cost"].tolist() == plain["oracle_cost"].tolist()
