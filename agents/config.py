@@ -35,6 +35,7 @@ class MADDPGConfig:
     policy_delay: int = 2  # critic updates per actor update (TD3)
     critic_warmup: int = 0  # critic-only updates before the actors start to move
     bc_weight: float = 0.0  # TD3+BC-style pull towards replayed choices (0 = plain MADDPG)
+    twin_critics: bool = False  # TD3's clipped double-Q against over-estimation
     gumbel_tau: float = 1.0
     keep_bias: float = 2.0  # initial logit bonus of "keep" in every knob slot
     exploration: Exploration = "entropy"

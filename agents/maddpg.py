@@ -40,10 +40,13 @@ class MADDPG:
         self.cfg = cfg
         self.actors = ActorSet(layout, cfg)
         self.critics = CriticSet(layout, cfg)
+        # TD3's clipped double-Q: a second critic set whose target takes the minimum
+        self.twin = CriticSet(layout, cfg) if cfg.twin_critics else None
         self.target_actors = copy.deepcopy(self.actors).requires_grad_(False)
         self.target_critics = copy.deepcopy(self.critics).requires_grad_(False)
+        self.target_twin = copy.deepcopy(self.twin).requires_grad_(False) if self.twin else None
         self.opt_actor = torch.optim.Adam(self.actors.parameters(), lr=cfg.lr_actor)
-        self.opt_critic = torch.optim.Adam(self.critics.parameters(), lr=cfg.lr_critic)
+        self.opt_critic = torch.optim.Adam(self._critic_parameters(), lr=cfg.lr_critic)
         self.updates = 0
 
     # acting -------------------------------------------------------------
@@ -67,15 +70,22 @@ class MADDPG:
                 n: greedy_onehot(next_logits[n], nxt[n]["mask"], self._knobs(n)) for n in names
             }
             next_q = self.target_critics(nxt, next_actions)
+            if self.target_twin is not None:
+                twin_q = self.target_twin(nxt, next_actions)
+                next_q = {n: torch.minimum(next_q[n], twin_q[n]) for n in names}
             targets = {
                 n: batch["rewards"][n] + cfg.gamma * (1.0 - batch["done"]) * next_q[n] for n in names
             }
         q = self.critics(obs, actions)
         td = torch.stack([q[n] - targets[n] for n in names])  # (agents, B)
         critic_loss = (weights * td.pow(2)).mean(dim=1).sum()
+        if self.twin is not None:
+            q2 = self.twin(obs, actions)
+            td2 = torch.stack([q2[n] - targets[n] for n in names])
+            critic_loss = critic_loss + (weights * td2.pow(2)).mean(dim=1).sum()
         self.opt_critic.zero_grad(set_to_none=True)
         critic_loss.backward()
-        critic_norm = torch.nn.utils.clip_grad_norm_(self.critics.parameters(), cfg.grad_clip)
+        critic_norm = torch.nn.utils.clip_grad_norm_(self._critic_parameters(), cfg.grad_clip)
         self.opt_critic.step()
 
         metrics: dict[str, float] = {
@@ -126,7 +136,10 @@ class MADDPG:
     @torch.no_grad()
     def soft_update(self) -> None:
         tau = self.cfg.tau
-        for online, target in ((self.actors, self.target_actors), (self.critics, self.target_critics)):
+        pairs = [(self.actors, self.target_actors), (self.critics, self.target_critics)]
+        if self.twin is not None:
+            pairs.append((self.twin, self.target_twin))
+        for online, target in pairs:
             t_params = list(target.parameters())
             torch._foreach_mul_(t_params, 1.0 - tau)
             torch._foreach_add_(t_params, list(online.parameters()), alpha=tau)
@@ -134,7 +147,7 @@ class MADDPG:
     # persistence ----------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
         """Everything needed to resume training exactly (not the replay buffer)."""
-        return {
+        state = {
             "actors": self.actors.state_dict(),
             "critics": self.critics.state_dict(),
             "target_actors": self.target_actors.state_dict(),
@@ -143,6 +156,9 @@ class MADDPG:
             "opt_critic": self.opt_critic.state_dict(),
             "updates": self.updates,
         }
+        if self.twin is not None:
+            state.update(twin=self.twin.state_dict(), target_twin=self.target_twin.state_dict())
+        return state
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.actors.load_state_dict(state["actors"])
@@ -152,6 +168,13 @@ class MADDPG:
         self.opt_actor.load_state_dict(state["opt_actor"])
         self.opt_critic.load_state_dict(state["opt_critic"])
         self.updates = int(state["updates"])
+        if self.twin is not None:
+            self.twin.load_state_dict(state["twin"])
+            self.target_twin.load_state_dict(state["target_twin"])
+
+    def _critic_parameters(self) -> list[torch.nn.Parameter]:
+        twin = list(self.twin.parameters()) if self.twin is not None else []
+        return [*self.critics.parameters(), *twin]
 
     def _knobs(self, name: str) -> tuple[int, ...]:
         return self.layout.agents[self.layout.names.index(name)].knobs

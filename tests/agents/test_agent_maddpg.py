@@ -147,6 +147,29 @@ def test_ablations_build_and_update(layout):
         assert td.shape == (8,) and metrics["loss/critic"] >= 0
 
 
+def test_twin_critics_bootstrap_from_the_smaller_target_and_round_trip(layout):
+    m = MADDPG(layout, MADDPGConfig(hidden=32, embed=16, twin_critics=True, lr_critic=3e-3))
+    batch = _batch(layout, m, 16)
+    # make the twin's target pessimistic: the TD target must follow it, not the first critic
+    with torch.no_grad():
+        for head in m.target_twin.modules():
+            if isinstance(head, torch.nn.Linear) and head.out_features == 1:
+                head.bias.sub_(100.0)
+    next_actions = m.act(batch["next_obs"], False)
+    low = m.target_twin(batch["next_obs"], next_actions)
+    high = m.target_critics(batch["next_obs"], next_actions)
+    assert all((low[n] < high[n]).all() for n in layout.names)
+    q_before = m.critics(batch["obs"], batch["actions"])
+    for _ in range(30):
+        m.update(batch, torch.ones(16))
+    q_after = m.critics(batch["obs"], batch["actions"])
+    assert all((q_after[n] < q_before[n] - 1.0).all() for n in layout.names)  # pulled down
+    clone = MADDPG(layout, MADDPGConfig(hidden=32, embed=16, twin_critics=True))
+    clone.load_state_dict(m.state_dict())
+    for a, b in zip(clone.target_twin.parameters(), m.target_twin.parameters(), strict=True):
+        assert torch.equal(a, b)
+
+
 def test_keep_prior_makes_the_untrained_policy_keep_everything(layout):
     m = MADDPG(layout, MADDPGConfig(hidden=32, embed=16, keep_bias=8.0))
     acts = m.act(random_obs(layout, 16), explore=False)
