@@ -128,24 +128,36 @@ def _ensure_ppo(config: SuiteConfig, registry: str | None) -> list[dict[str, Any
     return rows
 
 
-def _training_log(config: SuiteConfig) -> list[dict[str, Any]]:
-    """Evaluation log of the registered models, from their run folders (runs/<model>-s*/checkpoint.pt)."""
+def _training_log(config: SuiteConfig, registry: str | None) -> tuple[list[dict[str, Any]], dict[str, str]]:
+    """Evaluation logs of the runs that produced the evaluated models, and the models without one.
+
+    A run folder (runs/<model>-s<seed>/checkpoint.pt) is another run's as soon as the same
+    seed trains again, so it counts only when its selection matches the model's metadata
+    (seed, kept iteration and validation return).
+    """
+    from agents.registry import ModelRegistry
     from agents.training.trainer import load_training_state
     from evaluation.policies import model_name
 
-    rows = []
+    rows, missing = [], {}
     for policy in (p for p in config.policies if p.startswith("maddpg")):
         for scenario in config.scenarios:
-            name = model_name(policy, scenario)[0]
-            for run in sorted(Path("runs").glob(f"{name}-s*"))[:1]:
-                if not (run / "checkpoint.pt").is_file():
-                    continue
-                state = load_training_state(run)
-                rows += [{"policy": f"{policy} ({scenario})", "iteration": int(e["iteration"]),
-                          "env_steps": int(e.get("env_steps", e["iteration"])), "reward": e["return"],
-                          "cost": e.get("cost_usd"), "slo_attainment": e.get("slo_attainment")}
-                         for e in state.get("evaluations", [])]
-    return rows
+            name, version = model_name(policy, scenario)
+            model = ModelRegistry(registry).get(name, version)
+            metrics, seed = model.metadata.get("metrics", {}), model.metadata["config"]["seed"]
+            run = Path("runs") / f"{name}-s{seed}" / "checkpoint.pt"
+            state = load_training_state(run.parent) if run.is_file() else {}
+            best = state.get("best") or {}
+            if (best.get("iteration"), best.get("validation_return")) != (
+                    metrics.get("selected_iteration"), metrics.get("validation_return")):
+                missing[f"{policy}/{scenario}"] = (f"no training curve: the run of {name} {model.version} "
+                                                   f"({run.parent}) is not on this machine")
+                continue
+            rows += [{"policy": f"{policy} ({scenario})", "iteration": int(e["iteration"]),
+                      "env_steps": int(e.get("env_steps", e["iteration"])), "reward": e["return"],
+                      "cost": e.get("cost_usd"), "slo_attainment": e.get("slo_attainment")}
+                     for e in state.get("evaluations", [])]
+    return rows, missing
 
 
 def run(name: str, out: str | Path, *, workers: int = 2, registry: str | None = None,
@@ -167,6 +179,7 @@ def run(name: str, out: str | Path, *, workers: int = 2, registry: str | None = 
     began = time.perf_counter()
     missing = _missing_models(config, registry)
     training: list[dict[str, Any]] = []
+    curves_missing: dict[str, str] = {}
     if missing:
         if not (config.name == "quick" if train_missing is None else train_missing):
             raise EvaluationError(
@@ -176,7 +189,7 @@ def run(name: str, out: str | Path, *, workers: int = 2, registry: str | None = 
         registry = tempfile.mkdtemp(prefix="registry-", dir=out.mkdir(parents=True, exist_ok=True) or out)
         training = _train_tiny(list(config.scenarios), Path(registry))
     else:
-        training = _training_log(config)
+        training, curves_missing = _training_log(config, registry)
     training += _ensure_ppo(config, registry)
     with tempfile.TemporaryDirectory(prefix="oracle-") as oracle_cache:
         episodes, timelines = run_suite(config, workers=workers, registry=registry, ray_address=ray_address,
@@ -189,6 +202,8 @@ def run(name: str, out: str | Path, *, workers: int = 2, registry: str | None = 
         bounds += boundaries.decision_boundaries(load_policy(rule, reference_scenario, registry), rule,
                                                  reference_scenario)
     policies = {f"{p}/{s}": policy_record(p, s, registry) for p in config.policies for s in config.scenarios}
+    for key, why in curves_missing.items():
+        policies[key]["training_curve"] = why
     if config.name == "quick":
         policies.update({f"{p}/*": {"kind": "left-out", "reason": why} for p, why in QUICK_LEFT_OUT.items()
                          if p not in config.policies})

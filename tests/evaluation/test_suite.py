@@ -88,3 +88,28 @@ def test_cli_errors_are_clean():
     assert res.returncode == 2 and "unknown suite 'nope'" in res.stderr and "Traceback" not in res.stderr
     res = _cli("ab", "hpa", "nosuch", "--seeds", "2", "--steps", "4")
     assert res.returncode == 2 and "unknown policy 'nosuch'" in res.stderr and "Traceback" not in res.stderr
+
+
+def test_training_curve_comes_only_from_the_run_that_made_the_model(tmp_path, monkeypatch):
+    import torch
+
+    from agents.registry import ModelRegistry
+
+    registry = tmp_path / "registry"
+    ModelRegistry(registry).save("web-maddpg", {"w": np.zeros(1)}, config={"seed": 3}, layout={},
+                                 simulator_version="t",
+                                 metrics={"selected_iteration": 40.0, "validation_return": 1.5})
+    run = tmp_path / "runs" / "web-maddpg-s3"
+    run.mkdir(parents=True)
+    evaluations = [{"iteration": 0.0, "return": 1.0}, {"iteration": 40.0, "return": 1.5}]
+    torch.save({"best": {"iteration": 40.0, "validation_return": 1.5}, "evaluations": evaluations},
+               run / "checkpoint.pt")
+    monkeypatch.chdir(tmp_path)
+    config = suites.suite_config("quick", policies=("maddpg",), scenarios=("web",))
+    rows, missing = suites._training_log(config, str(registry))
+    assert [r["reward"] for r in rows] == [1.0, 1.5] and not missing
+    # the same seed trained again: that run's curve is not this model's
+    torch.save({"best": {"iteration": 80.0, "validation_return": 2.0}, "evaluations": evaluations},
+               run / "checkpoint.pt")
+    rows, missing = suites._training_log(config, str(registry))
+    assert rows == [] and "not on this machine" in missing["maddpg/web"]
