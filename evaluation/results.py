@@ -6,6 +6,7 @@ committed thesis results in docs/results/ diff line by line.
 
 from __future__ import annotations
 
+import gzip
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,12 +21,15 @@ from evaluation.schema import (
     check_columns,
     check_episodes,
 )
-from gcp.files import atomic_write_json, atomic_write_text
+from gcp.files import atomic_write_bytes, atomic_write_json, atomic_write_text
 
 if TYPE_CHECKING:
     import pandas as pd
 
 TABLES = ("episodes", "timelines", "training", "boundaries")
+#: Tables longer than this are written gzip-compressed (`<name>.csv.gz`): the thesis suite's
+#: perturbation timelines run to ~280k rows, too large to commit as plain CSV.
+GZIP_ROWS = 50_000
 RECORD_FILE = "record.json"
 
 
@@ -56,7 +60,14 @@ class SuiteResults:
         folder = Path(folder)
         self.validate()
         for name in TABLES:
-            atomic_write_text(folder / f"{name}.csv", getattr(self, name).to_csv(index=False))
+            frame = getattr(self, name)
+            big = len(frame) > GZIP_ROWS
+            plain, packed = folder / f"{name}.csv", folder / f"{name}.csv.gz"
+            if big:  # mtime=0: the same table gives the same bytes, so committed results diff cleanly
+                atomic_write_bytes(packed, gzip.compress(frame.to_csv(index=False).encode(), mtime=0))
+            else:
+                atomic_write_text(plain, frame.to_csv(index=False))
+            (plain if big else packed).unlink(missing_ok=True)
         atomic_write_json(folder / RECORD_FILE, {
             "schema_version": SCHEMA_VERSION, "suite": self.suite, "reference": self.reference,
             **self.record,
@@ -79,6 +90,8 @@ class SuiteResults:
         tables = {}
         for name in TABLES:
             path = folder / f"{name}.csv"
+            if not path.is_file() and path.with_suffix(".csv.gz").is_file():
+                path = path.with_suffix(".csv.gz")
             try:
                 tables[name] = pd.read_csv(path) if path.stat().st_size > 1 else pd.DataFrame()
             except (FileNotFoundError, pd.errors.EmptyDataError):

@@ -43,6 +43,21 @@ def test_results_round_trip(results, tmp_path):
     assert again.record["git_commit"] == "abc"
 
 
+def test_long_tables_are_gzipped_and_read_back(results, tmp_path, monkeypatch):
+    from evaluation import results as results_module
+
+    results.save(tmp_path)  # plain first: a later compressed save must not leave it behind
+    monkeypatch.setattr(results_module, "GZIP_ROWS", len(results.timelines) - 1)
+    results.save(tmp_path)
+    assert (tmp_path / "timelines.csv.gz").is_file() and not (tmp_path / "timelines.csv").exists()
+    assert (tmp_path / "episodes.csv").is_file()
+    again = SuiteResults.load(tmp_path)
+    assert again.timelines.shape == results.timelines.shape
+    first = (tmp_path / "timelines.csv.gz").read_bytes()
+    results.save(tmp_path)
+    assert (tmp_path / "timelines.csv.gz").read_bytes() == first  # reproducible bytes
+
+
 def test_bad_tables_are_refused(results, tmp_path):
     with pytest.raises(EvaluationError, match="lacks column"):
         SuiteResults(suite="x", episodes=results.episodes.drop(columns="cost_ratio"),
