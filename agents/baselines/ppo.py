@@ -208,7 +208,7 @@ class PPOPolicy:
         from ray.rllib.core.rl_module.rl_module import RLModule
 
         meta = read_metadata(checkpoint)
-        folder = Path(checkpoint)
+        folder = Path(checkpoint).resolve()  # RLlib reads a relative path as a URI and fails
         folder = folder if folder.name == CHECKPOINT else folder / CHECKPOINT
         root = folder / COMPONENT_LEARNER_GROUP / COMPONENT_LEARNER / COMPONENT_RL_MODULE
         ids = [DEFAULT_MODULE_ID] if meta["kind"] == "single" else list(AGENTS)

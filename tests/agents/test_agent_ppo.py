@@ -76,6 +76,14 @@ def test_variant_trains_loads_and_acts_inside_the_masks(trained, name):
     assert record["kind"] == "rllib-ppo" and record["budget"]["iterations"] == 1
 
 
+def test_a_relative_checkpoint_path_loads(trained, monkeypatch):
+    # the default location is relative (runs/rllib/...), which RLlib alone reads as a bad URI
+    monkeypatch.chdir(trained.parent)
+    relative = ppo_checkpoint("ppo", "web", trained.name)
+    assert not relative.is_absolute()
+    assert PPOPolicy.load(relative).kind == "single"
+
+
 def test_exploration_never_samples_a_masked_choice(trained):
     """The training path (exploration sampling), not only the greedy choice, respects the mask."""
     import torch
