@@ -124,8 +124,16 @@ def build_report(results: SuiteResults, folder: str | Path) -> dict[str, Path]:
                         f"{r['reward']:.2f}", f"{r['slo_attainment']:.3f}"] for _, r in last.iterrows()]))
         figure("training_curves", figures.training_curves(results.training),
                "Policy evolution during training")
+        doc.add(Paragraph("MADDPG's reward is its greedy evaluation return on held-out episodes; "
+                          "the RLlib baselines' is their mean training-episode return, so the two "
+                          "scales are not comparable."))
     else:
         doc.add(Paragraph("No training log was recorded for this run."))
+    no_curve = {k: v["training_curve"] for k, v in results.record.get("policies", {}).items()
+                if isinstance(v, dict) and "training_curve" in v}
+    if no_curve:
+        doc.add(Paragraph("Without a curve: " + "; ".join(f"{k}: {why}" for k, why in no_curve.items())
+                          + "."))
     if not results.boundaries.empty:
         figure("decision_boundaries", figures.decision_boundaries(results.boundaries),
                f"Decision boundaries of {results.reference}")

@@ -153,8 +153,11 @@ def _training_log(config: SuiteConfig, registry: str | None) -> tuple[list[dict[
                 missing[f"{policy}/{scenario}"] = (f"no training curve: the run of {name} {model.version} "
                                                    f"({run.parent}) is not on this machine")
                 continue
+            run_cfg = state["config"]  # env steps per iteration, as the trainer collects them
+            per_iteration = (max(1, run_cfg["rollout_actors"]) * run_cfg["envs_per_actor"]
+                             * run_cfg["steps_per_iteration"])
             rows += [{"policy": f"{policy} ({scenario})", "iteration": int(e["iteration"]),
-                      "env_steps": int(e.get("env_steps", e["iteration"])), "reward": e["return"],
+                      "env_steps": int(e["iteration"] * per_iteration), "reward": e["return"],
                       "cost": e.get("cost_usd"), "slo_attainment": e.get("slo_attainment")}
                      for e in state.get("evaluations", [])]
     return rows, missing

@@ -102,14 +102,16 @@ def test_training_curve_comes_only_from_the_run_that_made_the_model(tmp_path, mo
     run = tmp_path / "runs" / "web-maddpg-s3"
     run.mkdir(parents=True)
     evaluations = [{"iteration": 0.0, "return": 1.0}, {"iteration": 40.0, "return": 1.5}]
-    torch.save({"best": {"iteration": 40.0, "validation_return": 1.5}, "evaluations": evaluations},
-               run / "checkpoint.pt")
+    run_config = {"rollout_actors": 2, "envs_per_actor": 8, "steps_per_iteration": 8}
+    torch.save({"best": {"iteration": 40.0, "validation_return": 1.5}, "evaluations": evaluations,
+                "config": run_config}, run / "checkpoint.pt")
     monkeypatch.chdir(tmp_path)
     config = suites.suite_config("quick", policies=("maddpg",), scenarios=("web",))
     rows, missing = suites._training_log(config, str(registry))
     assert [r["reward"] for r in rows] == [1.0, 1.5] and not missing
+    assert [r["env_steps"] for r in rows] == [0, 40 * 128]  # 2 actors x 8 envs x 8 steps
     # the same seed trained again: that run's curve is not this model's
-    torch.save({"best": {"iteration": 80.0, "validation_return": 2.0}, "evaluations": evaluations},
-               run / "checkpoint.pt")
+    torch.save({"best": {"iteration": 80.0, "validation_return": 2.0}, "evaluations": evaluations,
+                "config": run_config}, run / "checkpoint.pt")
     rows, missing = suites._training_log(config, str(registry))
     assert rows == [] and "not on this machine" in missing["maddpg/web"]
