@@ -10,8 +10,10 @@ The baseline is a plain pandas `read_csv` of every part (default C parser) plus
 one `groupby` (window, class) of event counts and requests: less work than the
 pipeline, which also validates every field, follows every task's lifecycle
 across parts and writes a parquet cache. Imports happen before the clock starts
-for both engines; everything `prepare()` does (DuckDB connection, checksums of
-the inputs, parsing, aggregation, writing the cache) is inside it. Each run also
+for both engines (the pipeline's modules import pyarrow.parquet with them);
+everything `prepare()` does (checksums of the inputs, parsing, aggregation,
+writing the cache and its metadata, and a DuckDB connection where it opens one:
+not for task_events read the fast way) is inside it. Each run also
 reports which reader staged the rows (the pipeline's fast pyarrow path, or the
 exact DuckDB one it falls back to), so a silent fallback cannot pass for speed.
 CPU seconds (user + system, all threads) are steadier than wall time on a busy
@@ -87,7 +89,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--memory-limit", default="256MB", help="DuckDB memory_limit (it spills past it)")
+    parser.add_argument("--memory-limit", default="256MB",
+                        help="prepare()'s memory_limit: DuckDB's (it spills past it); a quarter "
+                             "of it holds parsed rows, the rest are spilled")
     args = parser.parse_args()
     parts = sorted(SAMPLE.glob("part-*.csv.gz"))
     if len(parts) < 5:

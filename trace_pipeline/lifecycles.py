@@ -52,8 +52,9 @@ def step_levels(
     # As in SQL: a missing key is one more entity; a row without a time sorts last.
     ids = _entity_ids([np.ma.filled(key, -1) for key in keys])
     untimed = np.ma.getmaskarray(time)
-    order = np.lexsort((rank, np.ma.filled(time, AFTER_WINDOW_US),
-                        *([untimed] if untimed.any() else []), *reversed(ids)))
+    times = np.ma.filled(time, AFTER_WINDOW_US)
+    order = np.lexsort((*_time_keys(times, rank), *([untimed] if untimed.any() else []),
+                        *reversed(ids)))
     first = np.zeros(n, dtype=bool)
     first[0] = True
     for key in ids:
@@ -61,17 +62,22 @@ def step_levels(
         first[1:] |= k[1:] != k[:-1]
     untimed = untimed[order]
     start_us, end_us = span_us
-    t = np.clip(np.ma.filled(time, AFTER_WINDOW_US)[order], start_us, end_us)
+    t = times[order]
+    np.maximum(t, start_us, out=t)
+    np.minimum(t, end_us, out=t)
     t_next = np.empty_like(t)
     t_next[:-1] = t[1:]
-    t_next[np.flatnonzero(first[1:])] = end_us  # the last row of each entity
+    starts = np.flatnonzero(first)
+    t_next[starts[1:] - 1] = end_us  # the last row of each entity
     t_next[-1] = end_us
-    group_start = np.maximum.accumulate(np.where(first, np.arange(n), 0))
+    group_start = np.repeat(starts, np.diff(starts, append=n))
     run_cls, has_cls = _carry(cls, order, group_start)
     # A run needs a time at both ends: none starts at, or ends at, a row without one.
-    ends_untimed = np.zeros(n, dtype=bool)
-    ends_untimed[:-1] = untimed[1:] & ~first[1:]
-    run = running[order] & has_cls & (t_next > t) & ~untimed & ~ends_untimed
+    run = running[order] & has_cls & (t_next > t)
+    if untimed.any():
+        ends_untimed = np.zeros(n, dtype=bool)
+        ends_untimed[:-1] = untimed[1:] & ~first[1:]
+        run &= ~untimed & ~ends_untimed
     # Clip to the windows asked for; what lies outside them is not counted.
     a = np.maximum(t[run], w0 * W_US)
     b = np.minimum(t_next[run], (w1 + 1) * W_US)
@@ -79,8 +85,9 @@ def step_levels(
     a, b = a[keep], b[keep]
     run_idx = np.flatnonzero(run)[keep]
     spans = _Spans(run_cls[run_idx].astype(np.int64), a, b, w0, n_windows, n_classes)
+    carry = _CarryAt(order, group_start, run_idx)
     for j, column in enumerate(values):
-        out[:, j, :] = spans.integrate(_carry_at(column, order, group_start, run_idx))
+        out[:, j, :] = spans.integrate(carry(column))
     return out
 
 
@@ -128,6 +135,16 @@ def latest(keys: Sequence[np.ndarray], time: np.ndarray, rank: np.ndarray,
     return tuple(key[pick] for key in keys), value[pick]
 
 
+def _time_keys(times: np.ndarray, rank: np.ndarray) -> tuple[np.ndarray, ...]:
+    """The sort keys (last is major) for (time, rank): one key when both fit in one int64 (the
+    trace's times do, but for the 2^63-1 that marks "after the window"): a sort key fewer is
+    a third of the sort."""
+    if len(times) and times.min() >= 0 and times.max() < 1 << 58 and rank.min() >= 0 \
+            and rank.max() < 32:
+        return ((times << 5) | rank,)
+    return rank, times
+
+
 def _entity_ids(keys: list[np.ndarray]) -> list[np.ndarray]:
     """The keys packed into one int64 when they are non-negative and fit together (the
     trace's job ids and task indices do): sorting one key is about twice as fast as two."""
@@ -152,16 +169,37 @@ def _carry(column: np.ma.MaskedArray, order: np.ndarray,
     return data[np.maximum(last, 0)], last >= group_start
 
 
-def _carry_at(column: np.ma.MaskedArray, order: np.ndarray, group_start: np.ndarray,
-              rows: np.ndarray) -> np.ndarray:
+class _CarryAt:
     """`_carry` at some sorted rows only, 0 where the entity has no value yet: what the runs
-    starting there hold (gathered straight from the unsorted column)."""
-    data = np.ma.getdata(column)
-    missing = np.ma.getmaskarray(column)
-    if not missing.any():
-        return data[order[rows]]
-    last = np.maximum.accumulate(np.where(missing[order], -1, np.arange(len(data))))[rows]
-    return np.where(last >= group_start[rows], data[order[np.maximum(last, 0)]], 0.0)
+    starting there hold (gathered straight from the unsorted column). Columns missing in the
+    same rows (a task's CPU and memory requests) share the search for the last known row."""
+
+    def __init__(self, order: np.ndarray, group_start: np.ndarray, rows: np.ndarray):
+        self.order, self.group_start, self.rows = order, group_start, rows
+        self._found: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+
+    def __call__(self, column: np.ma.MaskedArray) -> np.ndarray:
+        data = np.ma.getdata(column)
+        missing = np.ma.getmaskarray(column)
+        if not missing.any():
+            return data[self.order[self.rows]]
+        found = next((f for f in self._found if f[0] is missing or np.array_equal(f[0], missing)),
+                     None)
+        if found is None:
+            # The last sorted row at or before each run's own that has a value (-1: none).
+            # Values are rarely missing, so the runs on a missing one look theirs up among
+            # the rows with values.
+            gaps = missing[self.order]
+            last = self.rows.copy()
+            holes = gaps[self.rows]
+            if holes.any():
+                present = np.flatnonzero(~gaps)
+                before = np.searchsorted(present, self.rows[holes]) - 1
+                last[holes] = np.where(before >= 0, present[np.maximum(before, 0)], -1)
+            found = missing, last >= self.group_start[self.rows], self.order[np.maximum(last, 0)]
+            self._found.append(found)
+        _, known, source = found
+        return np.where(known, data[source], 0.0)
 
 
 class _Spans:
@@ -176,7 +214,8 @@ class _Spans:
         self.shape = (n_classes, n_windows + 1)  # one spare slot: a run ending in the last
         self.n_windows = n_windows               # window marks wb + 1
         row = klass * (n_windows + 1)
-        self.first, self.last, self.after_first = row + wa, row + wb, row + wa + 1
+        self.first, self.last = row + wa, row + wb
+        self.after_first = self.first + 1
         self.head = np.minimum(b, (wa + w0 + 1) * W_US) - a  # µs in the first window
         self.tail = b - (wb + w0) * W_US  # µs in the last window, when it is another one
         self.spans = wb > wa

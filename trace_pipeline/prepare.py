@@ -8,16 +8,19 @@ it: a task runs from SCHEDULE (or UPDATE_RUNNING) to its next event, so a task
 that runs across part boundaries is counted once, in every window it touches.
 
 How it runs, and why memory stays bounded for inputs of many GB. For the 2011
-trace pyarrow parses first (`readers.read_2011_fast`: one file per core); each
-file of task or machine events then goes
-through the role's SQL view on DuckDB, with a hash of each row's entity key,
-straight into a `BucketStore` (no staging table): rows stay in memory up to a
-quarter of `memory_limit` and are spilled to Arrow files past it. Lifecycles are computed in numpy
-(`lifecycles.py`) over buckets of whole tasks (or machines), one bucket per core
-at a time. If the fast reader cannot vouch for a file, the exact reader (DuckDB,
-which names every malformed row) stages the table in DuckDB, spilling past
-`memory_limit`, and the same buckets are fetched from there by SQL; the output
-is the same bit for bit. Usage is summed by DuckDB. The output lives in
+trace pyarrow parses first (`readers.read_2011_fast`: one file per core, the
+largest first); each file of task or machine events becomes, block by block on
+the thread that parsed it, the rows of the role's view with DuckDB's hash of the
+entity key, computed in numpy (`fastview`: the same rows and hash as the SQL view
+of the exact way), and goes straight into a `BucketStore`: rows stay in memory up
+to a quarter of `memory_limit` and are spilled to disk past it. Lifecycles are
+computed in numpy (`lifecycles.py`) over buckets of whole tasks (or machines),
+one bucket per core at a time. If the fast reader cannot vouch for a file, the
+exact reader (DuckDB, which names every malformed row) stages the table in DuckDB,
+spilling past `memory_limit`, and the same buckets are fetched from there by SQL;
+the output is the same bit for bit. Usage is summed by DuckDB. The windows table
+is assembled in numpy and written by pyarrow (`windows.py`); DuckDB is opened only
+for what needs it (the exact reader, usage, the 2019 trace). The output lives in
 `<cache>/<key>/`, where the key hashes the input manifest and the pipeline
 options; the folder appears by one rename only once everything succeeded, so a
 failed run leaves no partial cache behind (spills live inside it).
@@ -42,8 +45,9 @@ from typing import Any, TypeVar
 import numpy as np
 
 from gcp.files import atomic_write_json
-from trace_pipeline.buckets import HASH, BucketStore, masked_columns
+from trace_pipeline.buckets import BucketStore
 from trace_pipeline.errors import ConfigError, TraceError
+from trace_pipeline.fastview import Rows, event_stats, view_2011
 from trace_pipeline.lifecycles import event_counts, latest, step_levels
 from trace_pipeline.manifest import file_checksums, manifest_hash
 from trace_pipeline.readers import (
@@ -57,6 +61,7 @@ from trace_pipeline.readers import (
     stage_2011,
     stage_2019,
     stored_2011,
+    text_bytes,
 )
 from trace_pipeline.schema import (
     AFTER_WINDOW_US,
@@ -68,6 +73,7 @@ from trace_pipeline.schema import (
     WORKLOAD_CLASSES,
     TraceVersion,
 )
+from trace_pipeline.windows import Sums, windows_table, write_parquet
 
 PIPELINE_VERSION = "1"
 W_US = WINDOW_S * 1_000_000
@@ -201,11 +207,9 @@ def prepare(
 def _build(build: Path, root: Path, version: str, tables: dict[str, list[Path]],
            max_bad_fraction: float, memory_limit: str, held_bytes: int,
            threads: int | None) -> dict[str, Any]:
-    import duckdb
-
     started = time.perf_counter()
     threads = threads or os.cpu_count() or 1
-    con = duckdb.connect(":memory:", config={
+    con = _LazyConnection({
         "memory_limit": memory_limit, "threads": 1,  # see _parallel
         "temp_directory": str(build / "spill"), "preserve_insertion_order": False,
     })
@@ -219,14 +223,12 @@ def _build(build: Path, root: Path, version: str, tables: dict[str, list[Path]],
         w0, w1 = math.ceil(start_us / W_US), end_us // W_US - 1
         if w1 < w0:
             raise TraceError(f"{root}: the input covers less than one {WINDOW_S} s window")
-        _aggregate(con, {role: source for role, (_, _, source) in staged.items()},
-                   start_us, end_us, w0, w1, threads)
-        out = build / WINDOWS_FILE
-        con.execute(f"COPY windows TO '{out}' (FORMAT parquet, COMPRESSION zstd)")
+        sums, unclassified = _aggregate(con, {role: source for role, (_, _, source)
+                                              in staged.items()}, start_us, end_us, w0, w1,
+                                        threads)
+        write_parquet(windows_table(w0, w1 - w0 + 1, sums), build / WINDOWS_FILE)
         stats = {scan.table: {**scan.to_dict(), **_seconds(table_stats)}
                  for _, (scan, table_stats, _) in sorted(staged.items())}
-        unclassified = (con.execute("SELECT coalesce(sum(n), 0) FROM usage_unclassified")
-                        .fetchone()[0] if "usage" in present else 0)
     finally:
         con.close()
     shutil.rmtree(build / "spill", ignore_errors=True)
@@ -238,6 +240,27 @@ def _build(build: Path, root: Path, version: str, tables: dict[str, list[Path]],
         "seconds": round(time.perf_counter() - started, 3),
         "notes": _notes(version, tables, present),
     }
+
+
+class _LazyConnection:
+    """A DuckDB connection, opened on first use: a 2011 trace of task and machine events read
+    the fast way needs none (opening one costs about 30 ms); the exact reader, the 2019
+    trace and usage do."""
+
+    def __init__(self, config: dict[str, Any]):
+        self._config = config
+        self._con: Any = None
+
+    def __getattr__(self, name: str) -> Any:
+        if self._con is None:
+            import duckdb
+
+            self._con = duckdb.connect(":memory:", config=self._config)
+        return getattr(self._con, name)
+
+    def close(self) -> None:
+        if self._con is not None:
+            self._con.close()
 
 
 @contextmanager
@@ -271,12 +294,11 @@ def _stage(con: Any, version: str, role: str, files: list[Path], build: Path, th
         stored = stored_2011(table, _STORED_2011[table])
         try:
             if role in _BUCKETED:
-                return _stage_buckets(con, role, table, files, headers, stored, threads,
+                return _stage_buckets(role, table, files, headers, stored, threads,
                                       BucketStore(build / "spill" / table, held_bytes))
             scan = TableScan(table, [str(f) for f in files], reader="pyarrow")
             with _parallel(con, threads):
-                for index, rows in enumerate(read_2011_fast(table, files, headers, stored,
-                                                            threads)):
+                for index, rows in read_2011_fast(table, files, headers, stored, threads):
                     relation = con.from_arrow(rows)  # DuckDB's table spills past memory_limit
                     relation.insert_into(table) if index else relation.create(table)
                     scan.rows += rows.num_rows
@@ -292,23 +314,23 @@ def _stage(con: Any, version: str, role: str, files: list[Path], build: Path, th
     return scan, _table_stats(con, table), f"v_{role}"
 
 
-def _stage_buckets(con: Any, role: str, table: str, files: list[Path], headers: list[bool],
+def _stage_buckets(role: str, table: str, files: list[Path], headers: list[bool],
                    stored: list[str], threads: int,
                    store: BucketStore) -> tuple[TableScan, dict[str, Any], Source]:
-    """The fast way for a bucketed role: each file, once parsed, goes through the role's view
-    (the same SQL as the exact way) with each row's key hash, into `store`; no staging table,
-    and the statistics are summed file by file. This runs here, one file at a time (one
-    DuckDB result in memory), while the reader's threads parse the next files."""
-    key, columns = _BUCKETED[role]
-    query = f"SELECT {key}, {columns}, hash({key}) AS {HASH} FROM ({_VIEWS['2011'][role]})"
-    parts = []
-    for rows in read_2011_fast(table, files, headers, stored, threads):
-        con.register(table, rows)
-        try:
-            store.add(con.sql(query).to_arrow_reader(1 << 16).read_all())
-            parts.append(_table_stats(con, table))
-        finally:
-            con.unregister(table)
+    """The fast way for a bucketed role: each file, on the thread that parsed it, becomes the
+    rows of the role's view with their key hash (`fastview`, the same rows and hash as the
+    SQL) and goes into `store` (which may write it to disk there and then), in whatever
+    order the files finish; the statistics are summed file by file."""
+    def view(index: int, batches: Iterator[Any]) -> dict[str, Any]:
+        # Room for a row per 32 bytes of text (rows of task events take ~100; more rows
+        # grow the arrays): only the pages the rows fill are ever touched.
+        room = min(text_bytes(files[index]) // 32, 1 << 22) + 1024
+        rows, hashes = view_2011(role, batches, room)
+        store.add(index, rows, hashes)
+        return event_stats(rows)
+
+    parts = [stats for _, stats in read_2011_fast(table, files, headers, stored, threads,
+                                                   then=view, ordered=False)]
     scan = TableScan(table, [str(f) for f in files], rows=store.rows, reader="pyarrow")
     return scan, _sum_stats(parts), store
 
@@ -330,13 +352,14 @@ def _coverage(version: str, tables: dict[str, list[Path]],
 
 
 def _aggregate(con: Any, sources: dict[str, Source], start_us: int, end_us: int, w0: int,
-               w1: int, threads: int) -> None:
+               w1: int, threads: int) -> tuple[Sums, int]:
+    """The sums of every role over windows w0..w1, and the usage rows of no known class."""
     import pyarrow as pa
 
     present = set(sources)
-    classes = " UNION ALL ".join(f"SELECT '{c}'" for c in WORKLOAD_CLASSES)
-    grid = f"SELECT r.w, g.cls FROM range({w0}, {w1 + 1}) r(w), ({classes}) g(cls)"
     span, windows, n_classes = (start_us, end_us), (w0, w1), len(WORKLOAD_CLASSES)
+    sums: dict[str, Any] = {}
+    unclassified = 0
     if "tasks" in present:
         with_class = "usage" in present  # usage rows carry no priority: a task's latest class
 
@@ -360,26 +383,11 @@ def _aggregate(con: Any, sources: dict[str, Source], start_us: int, end_us: int,
                 (job_id, task_index), code = latest_class
                 con.from_arrow(pa.table({"job_id": job_id, "task_index": task_index,
                                          "code": code})).insert_into("task_class")
-        _load(con, "req", WORKLOAD_CLASSES, w0, ("cpu", "mem"), _means(requested))
-        _load(con, "events", WORKLOAD_CLASSES, w0, ("arrivals", "evictions", "failures"), events)
+        sums.update(requested=_means(requested), events=events)
     if "usage" in present:
-        names = "[" + ", ".join(f"'{c}'" for c in WORKLOAD_CLASSES) + "]"
-        join = (f"LEFT JOIN (SELECT job_id, task_index, {names}[code + 1] AS cls FROM task_class)"
-                " c USING (job_id, task_index)" if "tasks" in present
-                else "LEFT JOIN (SELECT NULL::BIGINT AS job_id, NULL::BIGINT AS task_index, "
-                     "NULL::VARCHAR AS cls) c USING (job_id, task_index)")
-        with _parallel(con, threads):
-            con.execute(f"""CREATE TEMP TABLE usage_w AS
-            WITH u AS (SELECT *, unnest(range(start_time // {W_US}, (end_time - 1) // {W_US} + 1)) AS w
-                       FROM v_usage WHERE end_time > start_time AND end_time < {AFTER_WINDOW_US})
-            SELECT c.cls, u.w, sum(coalesce(u.cpu, 0) * (least(u.end_time, (u.w + 1) * {W_US})
-                     - greatest(u.start_time, u.w * {W_US}))) / {W_US} AS cpu,
-                   sum(coalesce(u.mem, 0) * (least(u.end_time, (u.w + 1) * {W_US})
-                     - greatest(u.start_time, u.w * {W_US}))) / {W_US} AS mem,
-                   count(*) AS n
-            FROM u {join} GROUP BY ALL""")
-        con.execute("CREATE TEMP TABLE usage_unclassified AS SELECT n FROM usage_w WHERE cls IS NULL")
-        con.execute("CREATE TEMP TABLE usage_span AS SELECT min(w) AS lo, max(w) AS hi FROM usage_w")
+        sums.update(_usage(con, "tasks" in present, w0, w1, threads))
+        unclassified = con.execute("SELECT coalesce(sum(n), 0) FROM usage_w "
+                                   "WHERE cls IS NULL").fetchone()[0]
     if "machines" in present:
         def machines(rows: Rows) -> tuple[np.ndarray, np.ndarray]:
             ev, ones = np.ma.getdata(rows["ev"]), np.ones(len(rows["ev"]))
@@ -394,41 +402,41 @@ def _aggregate(con: Any, sources: dict[str, Source], start_us: int, end_us: int,
         for levels, counts in _map_buckets(con, sources["machines"], "machines", machines,
                                            threads):
             capacity, removals = capacity + levels, removals + counts
-        _load(con, "cap", ("cell",), w0, ("cpus", "memory", "machines"), _means(capacity))
-        _load(con, "removals", ("cell",), w0, ("n",), removals)
+        sums.update(capacity=_means(capacity), removals=removals)
+    return Sums(**sums), unclassified
 
-    def col(role: str, expr: str, name: str) -> str:
-        return f"{expr} AS {name}" if role in present else f"NULL::DOUBLE AS {name}"
 
-    used = "CASE WHEN g.w BETWEEN s.lo AND s.hi THEN coalesce({}, 0) END"
-    con.execute(f"""CREATE TEMP TABLE windows AS SELECT
-        g.w AS window, g.w * {WINDOW_S} AS time_s, g.cls AS workload_class,
-        {col("tasks", "coalesce(req.cpu, 0)", "cpu_requested")},
-        {col("tasks", "coalesce(req.mem, 0)", "memory_requested")},
-        {col("usage", used.format("uw.cpu"), "cpu_used")},
-        {col("usage", used.format("uw.mem"), "memory_used")},
-        {col("tasks", "coalesce(ev.arrivals, 0)", "arrivals")},
-        {col("tasks", "coalesce(ev.evictions, 0)", "evictions")},
-        {col("tasks", "coalesce(ev.failures, 0)", "failures")},
-        {col("machines", "cap.cpus", "machine_cpu_capacity")},
-        {col("machines", "cap.memory", "machine_memory_capacity")},
-        {col("machines", "cap.machines", "machines")},
-        {col("machines", "coalesce(rm.n, 0)", "machine_removals")}
-        FROM ({grid}) g
-        {"LEFT JOIN req ON req.w = g.w AND req.cls = g.cls" if "tasks" in present else ""}
-        {"LEFT JOIN events ev ON ev.w = g.w AND ev.cls = g.cls" if "tasks" in present else ""}
-        {"LEFT JOIN usage_w uw ON uw.w = g.w AND uw.cls = g.cls CROSS JOIN usage_span s"
-         if "usage" in present else ""}
-        {"LEFT JOIN cap ON cap.w = g.w LEFT JOIN removals rm ON rm.w = g.w"
-         if "machines" in present else ""}
-        ORDER BY g.w, g.cls""")
+def _usage(con: Any, with_tasks: bool, w0: int, w1: int, threads: int) -> dict[str, Any]:
+    """CPU and memory used per (class, window), summed by DuckDB (it spills past its limit):
+    each usage row weighted by its overlap with each window, in its task's latest class."""
+    names = "[" + ", ".join(f"'{c}'" for c in WORKLOAD_CLASSES) + "]"
+    join = (f"LEFT JOIN (SELECT job_id, task_index, {names}[code + 1] AS cls FROM task_class)"
+            " c USING (job_id, task_index)" if with_tasks
+            else "LEFT JOIN (SELECT NULL::BIGINT AS job_id, NULL::BIGINT AS task_index, "
+                 "NULL::VARCHAR AS cls) c USING (job_id, task_index)")
+    with _parallel(con, threads):
+        con.execute(f"""CREATE TEMP TABLE usage_w AS
+        WITH u AS (SELECT *, unnest(range(start_time // {W_US}, (end_time - 1) // {W_US} + 1)) AS w
+                   FROM v_usage WHERE end_time > start_time AND end_time < {AFTER_WINDOW_US})
+        SELECT c.cls, u.w, sum(coalesce(u.cpu, 0) * (least(u.end_time, (u.w + 1) * {W_US})
+                 - greatest(u.start_time, u.w * {W_US}))) / {W_US} AS cpu,
+               sum(coalesce(u.mem, 0) * (least(u.end_time, (u.w + 1) * {W_US})
+                 - greatest(u.start_time, u.w * {W_US}))) / {W_US} AS mem,
+               count(*) AS n
+        FROM u {join} GROUP BY ALL""")
+    used = np.zeros((len(WORKLOAD_CLASSES), 2, w1 - w0 + 1))
+    codes = {name: i for i, name in enumerate(WORKLOAD_CLASSES)}
+    for cls, w, cpu, mem in con.execute(f"SELECT cls, w, cpu, mem FROM usage_w WHERE cls IS NOT "
+                                        f"NULL AND w BETWEEN {w0} AND {w1}").fetchall():
+        used[codes[cls], :, w - w0] = cpu, mem
+    lo, hi = con.execute("SELECT min(w), max(w) FROM usage_w").fetchone()
+    return {"used": used, "used_span": None if lo is None else (lo, hi)}
 
 
 #: Rows per bucket handed to numpy: entities are split by a hash of their key into buckets of
 #: about this many rows, so memory stays bounded by it whatever the input size.
 BUCKET_ROWS = 250_000
 T = TypeVar("T")
-Rows = dict[str, np.ma.MaskedArray]
 #: Same-time events of one entity, in order (position = event code; codes past the end rank
 #: last): for tasks an end comes before a new SUBMIT, which comes before SCHEDULE; for
 #: machines a REMOVE comes before an ADD.
@@ -456,7 +464,7 @@ def _map_buckets(con: Any, source: Source, role: str, work: Callable[[Rows], T],
 
     def one(bucket: int) -> T:
         if store:
-            return work(masked_columns(store.bucket(bucket)))
+            return work(store.bucket(bucket))
         cursor = con.cursor()
         try:
             rows = cursor.execute(f"SELECT {key}, {columns} FROM {source} "
@@ -485,18 +493,6 @@ def _parse_bytes(size: str) -> int:
 def _means(sums: np.ndarray) -> np.ndarray:
     """Window means from value × time sums; round-off never makes a level negative."""
     return np.maximum(sums / W_US, 0.0)
-
-
-def _load(con: Any, name: str, classes: tuple[str, ...], w0: int, columns: tuple[str, ...],
-          values: np.ndarray) -> None:
-    """Table `name` (cls, w, *columns) from an array shaped (class, column, window)."""
-    n_classes, _, n_windows = values.shape
-    kind = "BIGINT" if values.dtype.kind == "i" else "DOUBLE"
-    select = ", ".join(["unnest(?::VARCHAR[]) AS cls", "unnest(?::BIGINT[]) AS w"]
-                       + [f"unnest(?::{kind}[]) AS {column}" for column in columns])
-    con.execute(f"CREATE TEMP TABLE {name} AS SELECT {select}", [
-        np.repeat(classes, n_windows).tolist(), np.tile(np.arange(w0, w0 + n_windows), n_classes).tolist(),
-        *(values[:, j, :].ravel().tolist() for j in range(len(columns)))])
 
 
 def _table_stats(con: Any, table: str) -> dict[str, Any]:

@@ -2,8 +2,8 @@
 
 A 2011 table goes the fast way first (`read_2011_fast`): pyarrow's CSV parser, fed
 by ISA-L gzip, parses and checks every column with explicit types, one file per
-core, and hands each file's kept columns on (`prepare` puts them in a bucket
-store or a DuckDB table). It only accepts files it can vouch for: any parse or
+core, and hands each file's kept columns on, block by block or as a table
+(`prepare` puts them in a bucket store or a DuckDB table). It only accepts files it can vouch for: any parse or
 conversion error, a wrong column count, an empty mandatory field or a broken gzip
 stream raises `FastPathRefused`, and the exact reader (`stage_2011`) reads the
 table again. The exact reader is DuckDB's, into a staging table (bounded memory:
@@ -23,10 +23,10 @@ import io
 import json
 import re
 import zlib
-from collections import deque
-from collections.abc import Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -132,29 +132,70 @@ class FastPathRefused(Exception):
 
 
 def read_2011_fast(table: str, files: list[Path], headers: list[bool], stored: Sequence[str],
-                   threads: int = 1) -> Iterator[Any]:
-    """Each file's `stored` columns (a pyarrow Table), in file order.
+                   threads: int = 1, then: Callable[[int, Iterator[Any]], Any] | None = None,
+                   ordered: bool = True) -> Iterator[tuple[int, Any]]:
+    """(index, columns) per file: its `stored` columns as a pyarrow Table, or what
+    `then(index, batches)` makes of them, block by block, on the thread that parses them
+    (so that a file's columns need not be held twice, as a table and as what it becomes).
 
     pyarrow's CSV parser, fed by ISA-L gzip, parses and checks every column with explicit
     types. Files go to `threads` threads, each file whole on one thread (both libraries
     release the GIL: one gzip stream per core, and no hand-offs between threads within a
-    file, which a busy machine punishes); at most `threads` files are parsed ahead of the
-    caller, so memory holds a few files' columns whatever their number. Anything this reader
-    cannot vouch for raises `FastPathRefused`: the exact reader must then read the table, so
-    errors, counts and the threshold are always the exact reader's.
+    file, which a busy machine punishes). At most `threads` files are parsed ahead of the
+    caller, so memory holds a few files' columns whatever their number. `ordered` yields them
+    in file order; otherwise the largest files are parsed first and each comes as soon as it
+    is ready, so no thread waits behind a large file while files are left (five 2011
+    task_events parts, one as large as the four others: in file order, one core idled for
+    about a third of the parse).
+    Anything this reader cannot vouch for raises `FastPathRefused`: the exact reader must then
+    read the table, so errors, counts and the threshold are always the exact reader's.
     """
+    def one(index: int) -> tuple[int, Any]:
+        path, header = files[index], headers[index]
+        if then:
+            return index, then(index, read_2011_batches(path, table, header, stored))
+        return index, _read_2011_arrow(path, table, header, stored)
+
+    queue = iter(range(len(files)) if ordered else
+                 sorted(range(len(files)), key=lambda i: -files[i].stat().st_size))
     with ThreadPoolExecutor(threads) as pool:
-        pending: deque[Future[Any]] = deque()
-        for path, header in zip(files, headers, strict=True):
-            if len(pending) == threads:
-                yield pending.popleft().result()
-            pending.append(pool.submit(_read_2011_arrow, path, table, header, stored))
+        pending = [pool.submit(one, index) for index in islice(queue, threads)]
         while pending:
-            yield pending.popleft().result()
+            if ordered:
+                done = pending.pop(0)
+            else:
+                done = next(iter(wait(pending, return_when=FIRST_COMPLETED).done))
+                pending.remove(done)
+            result = done.result()
+            if not ordered:  # the next file starts before the caller takes this one
+                pending.extend(pool.submit(one, index) for index in islice(queue, 1))
+            yield result
+            if ordered:
+                pending.extend(pool.submit(one, index) for index in islice(queue, 1))
 
 
 def _read_2011_arrow(path: Path, table: str, header: bool, stored: Sequence[str]) -> Any:
-    """One file's `stored` columns as a pyarrow table, or `FastPathRefused`.
+    """One file's `stored` columns as a pyarrow table, or `FastPathRefused`."""
+    import pyarrow as pa
+
+    types = _arrow_types()
+    schema = pa.schema([(name, types[kind]) for name, kind, _ in COLUMNS_2011[table]
+                        if name in stored])
+    return pa.Table.from_batches(list(read_2011_batches(path, table, header, stored)), schema)
+
+
+def _arrow_types() -> dict[str, Any]:
+    """pyarrow types of the schema's column kinds."""
+    import pyarrow as pa
+
+    return {"BIGINT": pa.int64(), "INTEGER": pa.int32(), "DOUBLE": pa.float64(),
+            "VARCHAR": pa.string()}
+
+
+def read_2011_batches(path: Path, table: str, header: bool,
+                      stored: Sequence[str]) -> Iterator[Any]:
+    """One file's `stored` columns block by block (pyarrow record batches of about
+    FAST_BLOCK_BYTES of text), each parsed and checked, or `FastPathRefused`.
 
     Types are explicit, every column is converted (text as UTF-8) and only an empty field is
     missing (pyarrow would also read "NA" or "null" as missing, DuckDB not); an empty line is
@@ -167,28 +208,36 @@ def _read_2011_arrow(path: Path, table: str, header: bool, stored: Sequence[str]
     from pyarrow import csv
 
     columns = COLUMNS_2011[table]
-    types = {"BIGINT": pa.int64(), "INTEGER": pa.int32(), "DOUBLE": pa.float64(),
-             "VARCHAR": pa.string()}
     mandatory = [name for name, _, required in columns if required]
+    types = _arrow_types()
     options = {
         "read_options": csv.ReadOptions(column_names=[name for name, _, _ in columns],
                                         skip_rows=int(header), block_size=FAST_BLOCK_BYTES,
                                         use_threads=False),
         "parse_options": csv.ParseOptions(ignore_empty_lines=False),
-        "convert_options": csv.ConvertOptions(column_types={n: types[k] for n, k, _ in columns},
-                                              null_values=[""], strings_can_be_null=True),
+        "convert_options": csv.ConvertOptions(
+            column_types={name: types[kind] for name, kind, _ in columns},
+            null_values=[""], strings_can_be_null=True),
     }
-    batches = []
     try:
         with igzip.open(path, "rb") if path.name.endswith(".gz") else open(path, "rb") as raw:
-            reader = csv.open_csv(raw, **options)
-            for batch in reader:
+            for batch in csv.open_csv(raw, **options):
                 if any(batch.column(name).null_count for name in mandatory):
                     raise FastPathRefused(f"{path}: an empty mandatory field")
-                batches.append(batch.select(stored))
+                yield batch.select(stored)
     except (pa.ArrowException, OSError, EOFError, ValueError, IsalError) as exc:
         raise FastPathRefused(f"{path}: {exc}") from exc
-    return pa.Table.from_batches(batches, pa.schema([reader.schema.field(n) for n in stored]))
+
+
+def text_bytes(path: Path) -> int:
+    """The size of a file's text: a gzip stream's own record of it (modulo 4 GiB, so only a
+    hint), else the file size."""
+    size = path.stat().st_size
+    if not path.name.endswith(".gz") or size < 4:
+        return size
+    with open(path, "rb") as handle:
+        handle.seek(-4, io.SEEK_END)
+        return int.from_bytes(handle.read(4), "little")
 
 
 def stage_2011(con: Any, table: str, files: list[Path], headers: list[bool], dest: str,

@@ -13,11 +13,18 @@ import pyarrow as pa
 import pytest
 
 import trace_pipeline.prepare as prepare_module
-from trace_pipeline.buckets import HASH, BucketStore, masked_columns
+from trace_pipeline.buckets import BucketStore
 from trace_pipeline.errors import ConfigError, MalformedInputError
+from trace_pipeline.fastview import class_codes_2011, duckdb_hash, masked, view_2011
 from trace_pipeline.lifecycles import latest
 from trace_pipeline.prepare import _parse_bytes, prepare, read_windows
-from trace_pipeline.readers import FastPathRefused, read_2011_fast, stored_2011
+from trace_pipeline.readers import (
+    FastPathRefused,
+    read_2011_batches,
+    read_2011_fast,
+    stored_2011,
+)
+from trace_pipeline.schema import CLASS_SQL_2011, WORKLOAD_CLASSES
 
 GOOD = "1000000000,,1,{i},,0,u,0,4,0.5,0.2,0,0"
 
@@ -93,28 +100,74 @@ def test_a_truncated_gzip_in_a_later_part_still_names_file_and_line(tmp_path, sa
     assert not any((tmp_path / "cache").iterdir())  # no partial cache left behind
 
 
-@pytest.mark.parametrize("held_bytes", [1 << 30, 0])
+@pytest.mark.parametrize("held_bytes", [1 << 30, 300_000, 0])
 def test_bucket_store_serves_the_sql_buckets(tmp_path, held_bytes):
     rng = np.random.default_rng(3)
     con = duckdb.connect()
     n = 20_000
-    rows = pa.table({"job_id": rng.integers(0, 10**12, n), "task_index": rng.integers(0, 50, n),
+    rows = pa.table({"i": np.arange(n), "job_id": rng.integers(0, 10**12, n),
+                     "task_index": rng.integers(0, 50, n),
                      "cpu": pa.array(np.where(rng.random(n) < 0.2, None, rng.random(n)).tolist(),
                                      pa.float64())})
     con.register("t", rows)
     store = BucketStore(tmp_path / "spill", held_bytes)
-    for start in range(0, n, 7_000):  # three "files"
-        con.register("part", rows.slice(start, 7_000))
-        store.add(con.sql(f"SELECT *, hash(job_id, task_index) AS {HASH} FROM part")
-                  .to_arrow_table())
-    assert store.rows == n and any((tmp_path / "spill").glob("*.arrow")) == (held_bytes == 0)
-    store.split(3)
+    for index in (2, 0, 1):  # three "files", added in any order, served in file order
+        part = rows.slice(index * 7_000, 7_000)
+        store.add(index, {name: masked(part[name]) for name in part.column_names},
+                  duckdb_hash(part["job_id"].to_numpy(), part["task_index"].to_numpy()))
+    assert store.rows == n
+    assert store.spilled == {1 << 30: 0, 300_000: 2, 0: 3}[held_bytes]
+    store.split(3, threads=2)
     for bucket in range(3):
         got = store.bucket(bucket)
-        want = con.sql(f"SELECT * FROM t WHERE hash(job_id, task_index) % 3 = {bucket}")
-        assert sorted(got.to_pylist(), key=str) == sorted(want.to_arrow_table().to_pylist(), key=str)
-        cpu = masked_columns(got)["cpu"]
-        assert isinstance(cpu, np.ma.MaskedArray) and cpu.mask.sum() == got["cpu"].null_count
+        want = con.sql(f"SELECT * FROM t WHERE hash(job_id, task_index) % 3 = {bucket} "
+                       "ORDER BY i").to_arrow_table()
+        assert got["i"].tolist() == want["i"].to_pylist()  # the same rows, in the same order
+        for name in ("job_id", "task_index"):
+            assert got[name].tolist() == want[name].to_pylist()
+        cpu = got["cpu"]
+        assert isinstance(cpu, np.ma.MaskedArray) and cpu.mask.sum() == want["cpu"].null_count
+        assert cpu.tolist() == want["cpu"].to_pylist()  # masked values come back as None
+
+
+def test_view_rows_do_not_depend_on_the_room_given(sample_2011):
+    """The view's arrays grow when a file has more rows than room (and are cut to the rows
+    at the end): the same rows as converting the whole parsed file at once."""
+    path = sample_2011 / "task_events" / "part-00000-of-00500.csv.gz"
+    stored = stored_2011("task_events", prepare_module._STORED_2011["task_events"])
+    batches = list(read_2011_batches(path, "task_events", False, stored))
+    whole = pa.Table.from_batches(batches)
+    assert whole.num_rows == 450_146 and whole["cpu_request"].null_count == 291
+    for capacity in (1, 1_000, 10**7):
+        rows, hashes = view_2011("tasks", iter(batches), capacity)
+        assert (hashes == duckdb_hash(whole["job_id"].to_numpy(),
+                                      whole["task_index"].to_numpy())).all()
+        for name, column in (("time", "time"), ("ev", "event_type"), ("cpu", "cpu_request"),
+                             ("mem", "memory_request")):
+            want = masked(whole[column])
+            assert rows[name].dtype == want.dtype and len(rows[name]) == len(want)
+            assert (np.ma.getmaskarray(rows[name]) == np.ma.getmaskarray(want)).all()
+            assert (rows[name].filled(0) == want.filled(0)).all()
+
+
+def test_key_hash_and_class_codes_are_duckdbs():
+    rng = np.random.default_rng(11)
+    job = np.concatenate([rng.integers(-(2**62), 2**62, 5_000), [0, 1, -1, 2**63 - 1]])
+    task = np.concatenate([rng.integers(0, 2**20, 5_000), [0, 0, 7, 3]])
+    con = duckdb.connect()
+    con.register("k", pa.table({"job": job, "task": task}))
+    for keys, got in ((("job",), duckdb_hash(job)), (("job", "task"), duckdb_hash(job, task))):
+        want = con.sql(f"SELECT hash({', '.join(keys)}) AS h FROM k").fetchnumpy()["h"]
+        assert (got == want).all()
+    priority = np.repeat(np.arange(12, dtype=np.int32), 5)
+    scheduling = np.tile(np.array([0, 1, 2, 3, 0], dtype=np.int32), 12)
+    missing = np.tile([False, False, False, False, True], 12)
+    con.register("c", pa.table({"priority": priority,
+                                "scheduling_class": pa.array(scheduling, mask=missing)}))
+    want = [WORKLOAD_CLASSES.index(c) for (c,) in con.sql(
+        f"SELECT {CLASS_SQL_2011} FROM c").fetchall()]
+    got = class_codes_2011(priority, np.ma.MaskedArray(scheduling, missing))
+    assert got.dtype == np.int32 and got.tolist() == want
 
 
 def test_latest_is_arg_max_by_time_of_the_known_values():

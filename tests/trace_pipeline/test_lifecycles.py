@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from trace_pipeline.lifecycles import W_US, event_counts, step_levels
+from trace_pipeline.lifecycles import W_US, _CarryAt, _time_keys, event_counts, step_levels
 
 RANK = np.array([1, 3, 0, 0, 0, 0, 0, 2, 4])
 
@@ -56,3 +56,32 @@ def test_run_across_windows_is_split_by_overlap():
                          np.array([True, False]), (np.ma.masked_array([0.3, np.nan], [False, True]),),
                          np.ma.masked_array([0, 0]), 1, (600_000_000, 1_500_000_000), (2, 4))
     assert levels[0, 0] / W_US == pytest.approx([0.3 * 200 / 300, 0.3, 0.3 * 100 / 300])
+
+
+@pytest.mark.parametrize("after", [False, True])
+def test_one_time_key_sorts_as_time_then_rank(after):
+    """(time << 5 | rank) is used as one sort key when it fits; times of 2^63-1 ("after the
+    window") fall back to two keys. Either way the order is that of (time, rank), stable."""
+    rng = np.random.default_rng(7)
+    times = rng.integers(0, 50, 5_000) * 1_000_000
+    if after:
+        times[::97] = 2**63 - 1
+    rank = rng.integers(0, 5, 5_000)
+    keys = _time_keys(times, rank)
+    assert len(keys) == (2 if after else 1)
+    assert (np.lexsort(keys) == np.lexsort((rank, times))).all()
+
+
+def test_carried_values_are_the_last_known_at_or_before_each_run():
+    rng = np.random.default_rng(9)
+    n = 3_000
+    data = rng.random(n)
+    missing = rng.random(n) < 0.2
+    order = rng.permutation(n)
+    first = np.r_[True, rng.random(n - 1) < 0.05]
+    group_start = np.maximum.accumulate(np.where(first, np.arange(n), 0))
+    rows = np.sort(rng.choice(n, 800, replace=False))
+    got = _CarryAt(order, group_start, rows)(np.ma.masked_array(data, missing))
+    last = np.maximum.accumulate(np.where(missing[order], -1, np.arange(n)))[rows]
+    want = np.where(last >= group_start[rows], data[order[np.maximum(last, 0)]], 0.0)
+    assert (got == want).all()
