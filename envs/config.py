@@ -54,6 +54,10 @@ class RewardConfig:
     #: Reliability lost per unit share of an agent's resources hit by a disruptive operation in
     #: a step (rolling replace, Cloud SQL tier/HA change); 0 turns churn off as a cost.
     disruption: float = 1.0
+    #: Penalty per knob value the agents change in a step (any knob: replicas, class, tier, ...).
+    #: Without it a change that moves neither cost nor SLO is free, and greedy actors flip such
+    #: knobs every step (docs/simulator.md, "Change cost"); 0 turns it off.
+    change_cost: float = 0.02
     #: Env steps (summed over the batch) over which dense rewards fade into the sparse episode reward.
     shaping_steps: int = 0
 
@@ -67,7 +71,8 @@ class RewardConfig:
             raise EnvConfigError(f"reward weights must sum to 1 (they sum to {total:g})")
         if not 0.0 <= self.local_share <= 1.0:
             raise EnvConfigError(f"reward local_share={self.local_share:g} must lie in [0, 1]")
-        for name in ("budget_penalty", "quota_penalty", "dependency_penalty", "slo_penalty", "disruption"):
+        for name in ("budget_penalty", "quota_penalty", "dependency_penalty", "slo_penalty", "disruption",
+                     "change_cost"):
             if getattr(self, name) < 0:
                 raise EnvConfigError(f"reward {name} must be >= 0")
         if self.shaping_steps < 0:

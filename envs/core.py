@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from envs.churn import knob_values
 from envs.config import SimConfig
 from envs.economics import step_costs, step_energy_kwh, vm_hour_rate
 from envs.errors import EnvConfigError
@@ -184,6 +185,7 @@ class BatchedCore:
         self.state.month_hours[:] = self.config.month_offset_hours
         self.action_log: dict[str, np.ndarray] = {}
         self.disruption = {a: np.zeros(self.n) for a in AGENTS}
+        self.changes = np.zeros(self.n, dtype=np.int64)
         self.last = self._evaluate(np.zeros(self.n))
         self.observer.reset(self.last, self.state, self._seed)
         self.masks = self.compute_masks()
@@ -297,7 +299,10 @@ class BatchedCore:
     def step(self, actions: dict[str, np.ndarray]):
         """Apply the agents' choices, advance 5 minutes, return (obs, rewards, terminated, truncated, info)."""
         chosen = self._validated(actions)
+        before = knob_values(self.state)
         self._apply(chosen)
+        #: knob values this step's choices changed (after masks, quota and clipping), per env
+        self.changes = (knob_values(self.state) != before).sum(axis=1)
         st = self.state
         st.t += 1
         self.total_steps += self.n
@@ -306,7 +311,8 @@ class BatchedCore:
         self._flat = self.flat_masks()
         obs = self.observer.push(self.last, st, self._flat, self.costs_by_agent())
         truncated = np.full(self.n, st.t >= self.config.steps)
-        rewards, terms = self.reward.step(self.last, st, self.total_steps, truncated, self.disruption)
+        rewards, terms = self.reward.step(self.last, st, self.total_steps, truncated, self.disruption,
+                                          self.changes)
         info = {"reward_terms": terms, "masked_ignored": {a: self.masked_count[a].copy() for a in AGENTS},
                 "cost_usd": self.last.cost, "slo_met": self.last.slo_met, "carbon_kg": self.last.carbon_kg}
         return obs, rewards, np.zeros(self.n, dtype=bool), truncated, info

@@ -5,8 +5,10 @@ spending exactly the budget), performance and reliability in [0, 1], carbon in
 units of the starting spec's carbon rate (-1 = as much as at the start).
 Reliability also pays `disruption` per share of resources hit by a disruptive
 operation (rolling replace, Cloud SQL tier/HA change): without it a policy that
-flips a knob every step loses nothing it can see. Every term is returned for
-`info`, so the reward can be decomposed in logs.
+flips a knob every step loses nothing it can see. Every changed knob value also
+costs `change_cost` (a shared penalty), so a change must earn its keep even where
+nothing is replaced. Every term is returned for `info`, so the reward can be
+decomposed in logs.
 """
 
 from __future__ import annotations
@@ -48,9 +50,10 @@ class RewardModel:
         return row_mean(values[:, index])
 
     def step(self, out, st, total_steps: int, truncated: np.ndarray,
-             disruption: dict[str, np.ndarray] | None = None):
+             disruption: dict[str, np.ndarray] | None = None, changes: np.ndarray | None = None):
         """Rewards per agent and every term; `disruption` = per agent, the share of its resources
-        a disruptive operation (rolling replace, Cloud SQL tier/HA change) hit this step."""
+        a disruptive operation (rolling replace, Cloud SQL tier/HA change) hit this step;
+        `changes` = per env, how many knob values the step's choices changed."""
         topo, cfg = self.topo, self.cfg
         s = topo.n_services
         d0, b0 = topo.net_node + 1, topo.net_node + 1 + topo.n_databases
@@ -85,15 +88,18 @@ class RewardModel:
         _src, dst = self.edges
         broken = row_mean(out.own_error[:, dst] > 0.5) if len(dst) else np.zeros(len(total_cost))
         slo_missed = 1.0 - row_sum(out.slo_met[:, self.entries] * weight)
+        changed = np.zeros(len(total_cost)) if changes is None else np.asarray(changes, dtype=np.float64)
         penalty = (cfg.budget_penalty * over_budget + cfg.quota_penalty * over_quota
-                   + cfg.dependency_penalty * broken + cfg.slo_penalty * slo_missed)
+                   + cfg.dependency_penalty * broken + cfg.slo_penalty * slo_missed
+                   + cfg.change_cost * changed)
         global_term = sum(w * glob[k] for w, k in zip(self.weights, TERMS, strict=True))
         self.episode_sum += global_term - penalty
         dense_w = 1.0 if cfg.shaping_steps == 0 else max(0.0, 1.0 - total_steps / cfg.shaping_steps)
         sparse = np.where(truncated, self.episode_sum, 0.0)
         terms: dict[str, np.ndarray | float] = {f"global_{k}": glob[k] for k in TERMS}
         terms.update({"global": global_term, "penalty_budget": over_budget, "penalty_quota": over_quota,
-                      "penalty_dependencies": broken, "penalty_slo": slo_missed, "penalty": penalty,
+                      "penalty_dependencies": broken, "penalty_slo": slo_missed,
+                      "penalty_changes": changed, "penalty": penalty,
                       "dense_weight": dense_w, "sparse": sparse, "global_disruption": glob_churn})
         rewards = {}
         for agent in AGENTS:

@@ -79,6 +79,37 @@ def test_a_disruptive_operation_costs_reliability_in_the_reward_terms():
     assert hit["compute_reliability"][0] == pytest.approx(free["compute_reliability"][0] - 1 / services)
 
 
+def test_every_changed_knob_value_pays_the_change_cost_and_nothing_else_does():
+    from envs.config import RewardConfig
+
+    def step(cost: float, act) -> tuple[dict, np.ndarray]:
+        cfg = SimConfig(stochastic=False, reward=RewardConfig(change_cost=cost))
+        core = BatchedCore(scenario_spec("web"), 1, demand=np.ones(289), config=cfg)
+        core.step({})
+        _obs, rewards, *_rest, info = core.step(act(core))
+        return info["reward_terms"], np.array([rewards[a][0] for a in sorted(rewards)])
+
+    def storage_class(core: BatchedCore, choice: int) -> dict[str, np.ndarray]:
+        act = np.zeros((1, core.slots["storage"].n_slots), dtype=np.int64)
+        act[0, 0] = choice  # the first bucket's class slot: 1 + index into STORAGE_CLASSES
+        return {"storage": act}
+
+    current = lambda core: storage_class(core, int(core.state.klass[0, 0]) + 1)  # noqa: E731
+    other = lambda core: storage_class(core, (int(core.state.klass[0, 0]) + 1) % 4 + 1)  # noqa: E731
+    two = lambda core: {**_machine_action(core, 1, 2), **other(core)}  # noqa: E731
+    keep = lambda core: {}  # noqa: E731
+    quiet, _ = step(0.02, keep)
+    same, _ = step(0.02, current)
+    moved, paid = step(0.02, other)
+    _, free = step(0.0, other)
+    both, _ = step(0.02, two)
+    assert quiet["penalty_changes"][0] == 0
+    assert same["penalty_changes"][0] == 0  # choosing the value a knob already has changes nothing
+    assert moved["penalty_changes"][0] == 1 and both["penalty_changes"][0] == 2
+    assert moved["penalty"][0] == pytest.approx(quiet["penalty"][0] + 0.02, abs=1e-6)
+    np.testing.assert_allclose(paid, free - 0.02, atol=1e-9)  # a shared penalty: every agent pays
+
+
 def test_a_cloud_sql_tier_change_is_a_database_disruption():
     core = BatchedCore(scenario_spec("batch"), 1, demand=np.ones(289), config=CALM)
     act = np.zeros((1, core.slots["database"].n_slots), dtype=np.int64)
