@@ -83,6 +83,9 @@ class TrainConfig:
     train_split: str = "train"
     #: Model selection: prefer evaluations whose validation SLO attainment reaches this.
     select_min_slo: float = 0.99
+    #: Roll the actors back to the kept ones when an evaluation falls this share of |return|
+    #: below them (or loses SLO feasibility they had); 0 = never (docs/agents.md, "Rollback").
+    rollback_drop: float = 0.0
     env_factory: str = "agents.sim_env:SimulatorTrainingEnv"
     maddpg: MADDPGConfig = field(default_factory=MADDPGConfig)
 
@@ -118,9 +121,12 @@ PRESETS: dict[str, TrainConfig] = {
     # Parameter noise explores a few knobs at a time (per-step sampling of ~32 slots
     # random-walks the deployment far from any sensible configuration); the actors wait
     # for 300 critic updates and move slowly, else they chase an untrained critic.
+    # Evaluations every 20 iterations feed the rollback: a run that runs away (every service
+    # scaled out, say) restarts from its kept actors instead of staying lost (docs/agents.md).
     "default": TrainConfig(
         iterations=720,
-        eval_every=40,
+        eval_every=20,
+        rollback_drop=0.05,
         maddpg=MADDPGConfig(batch_size=128, exploration="param_noise", lr_actor=1e-4, critic_warmup=300),
     ),
     # Seconds, for tests and smoke runs.

@@ -133,6 +133,16 @@ class MADDPG:
         metrics["grad_norm/actor"] = float(actor_norm)
         return metrics
 
+    def restore_actors(self, weights: dict[str, torch.Tensor]) -> None:
+        """Return the online and target actors to earlier weights, with fresh optimiser moments.
+
+        The critics keep what they learned meanwhile (including from the regression), so the
+        actors start again from a good point with a better-informed critic.
+        """
+        self.actors.load_state_dict(weights)
+        self.target_actors.load_state_dict(weights)
+        self.opt_actor = torch.optim.Adam(self.actors.parameters(), lr=self.cfg.lr_actor)
+
     @torch.no_grad()
     def soft_update(self) -> None:
         tau = self.cfg.tau

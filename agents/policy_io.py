@@ -58,6 +58,7 @@ def register_result(result: Any, cfg: TrainConfig, name: str, *, registry: str |
         "last_eval_return": result.evaluations[-1]["return"],
         "env_steps": result.env_steps,
         "updates": result.updates,
+        "rollbacks": result.rollbacks,
         "train_seconds": round(result.seconds, 1),
     }
     reg = ModelRegistry(registry)

@@ -44,6 +44,7 @@ class TrainResult:
     learner_seconds: float = 0.0
     timings: dict[str, float] = field(default_factory=dict)
     selected_iteration: float = 0.0
+    rollbacks: int = 0  # times the actors were returned to the kept ones (TrainConfig.rollback_drop)
 
     @property
     def first_eval(self) -> dict[str, float]:
@@ -113,7 +114,7 @@ def train(
                   RolloutWorker(eval_spec, layout_dict, cfg_dict, seed=eval_spec.seed))
     pool = _RolloutPool(cfg, train_specs, layout_dict, cfg_dict, ray_address, num_cpus)
     tracker = Tracker(run_dir, cfg.to_dict(), enabled=track)
-    env_steps = updates = 0
+    env_steps = updates = rollbacks = 0
     timings = {"collect_wait": 0.0, "learn": 0.0, "eval": 0.0}
     began = time.perf_counter()
     try:
@@ -147,6 +148,10 @@ def train(
                 evaluations.append(_evaluate(evaluators, learner, cfg, done, timings))
                 best = _keep_best(best, evaluations[-1], learner, cfg.select_min_slo)
                 metrics.update({f"eval/{k}": v for k, v in evaluations[-1].items()})
+                if _regressed(evaluations[-1], best, cfg):
+                    learner.maddpg.restore_actors(best["actors"])
+                    rollbacks += 1
+                metrics["train/rollbacks"] = float(rollbacks)
                 _save_checkpoint(checkpoint, learner, done, evaluations, best, cfg)
             tracker.log(done, metrics)
             if progress is not None:
@@ -165,6 +170,7 @@ def train(
         learner_seconds=timings["learn"],
         timings=timings,
         selected_iteration=best["iteration"],
+        rollbacks=rollbacks,
     )
 
 
@@ -239,6 +245,21 @@ def _keep_best(best: dict[str, Any] | None, evaluation: dict[str, float], learne
         return {"actors": learner.actor_weights(), "iteration": evaluation["iteration"],
                 "validation_return": evaluation["validation_return"], "feasible": key[0]}
     return best
+
+
+def _regressed(evaluation: dict[str, float], best: dict[str, Any], cfg: TrainConfig) -> bool:
+    """Whether the current actors fell far enough below the kept ones to be rolled back.
+
+    Why: MADDPG's greedy policy can run away (every service scaled out, say) and then spend
+    the rest of the run far from anything worth keeping; a rollback restarts the actors from
+    the kept point while the critics keep what the excursion taught them.
+    """
+    if cfg.rollback_drop <= 0 or evaluation["iteration"] == best["iteration"]:
+        return False
+    if best["feasible"] and evaluation["validation_slo_attainment"] < cfg.select_min_slo:
+        return True
+    floor = best["validation_return"] - cfg.rollback_drop * abs(best["validation_return"])
+    return evaluation["validation_return"] < floor
 
 
 def _mean_episode(episodes: list[dict[str, float]], prefix: str) -> dict[str, float]:

@@ -96,6 +96,7 @@ def train(
         "seconds": round(result.seconds, 1),
         "env_steps": result.env_steps,
         "updates": result.updates,
+        "rollbacks": result.rollbacks,
         "first_eval": result.first_eval,
         "last_eval": result.evaluations[-1],
         "selected_eval": result.selected_eval,
@@ -108,7 +109,8 @@ def train(
         return
     chosen = result.selected_eval
     console.print(
-        f"trained in {result.seconds / 60:.1f} min: {result.env_steps} env steps, {result.updates} updates; "
+        f"trained in {result.seconds / 60:.1f} min: {result.env_steps} env steps, {result.updates} updates, "
+        f"{result.rollbacks} rollbacks; "
         f"held-out return {result.first_eval['return']:.2f} → {result.evaluations[-1]['return']:.2f} (last); "
         f"kept iteration {chosen['iteration']:.0f} (validation return {chosen['validation_return']:.2f}): "
         f"held-out return {chosen['return']:.2f}, cost ${chosen.get('cost_usd', float('nan')):.2f}, "

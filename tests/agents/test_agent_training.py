@@ -62,3 +62,37 @@ def test_two_trial_tune_search_runs(tmp_path, local_ray):
         assert 1e-4 <= row["lr"] <= 1e-2 and 0.95 <= row["gamma"] <= 0.99 and row["hidden"] in (32, 64, 128)
         assert row["validation_return"] == row["validation_return"]  # a number, not NaN
     assert rows[0]["validation_return"] >= rows[1]["validation_return"]
+
+
+def test_rollback_returns_the_actors_to_the_kept_ones_after_a_regression():
+    from agents.training.trainer import _regressed
+
+    cfg = preset("default")
+    best = {"iteration": 40.0, "validation_return": 140.0, "feasible": True}
+    evaluation = lambda ret, slo=1.0, it=60.0: {  # noqa: E731
+        "iteration": it, "validation_return": ret, "validation_slo_attainment": slo}
+    assert _regressed(evaluation(132.0), best, cfg)  # more than 5 % of |return| below the kept
+    assert not _regressed(evaluation(134.0), best, cfg)
+    assert _regressed(evaluation(150.0, slo=0.9), best, cfg)  # lost the SLO feasibility it had
+    assert not _regressed(evaluation(100.0, it=40.0), best, cfg)  # the kept evaluation itself
+    assert not _regressed(evaluation(-500.0), best, cfg.with_overrides(rollback_drop=0.0))
+
+
+def test_restored_actors_act_like_the_kept_ones_while_the_critics_keep_learning(tmp_path):
+    cfg = preset("tiny").with_overrides(rollout_actors=0, iterations=6, eval_every=3)
+    train(cfg, tmp_path, track=False)
+    saved = load_training_state(tmp_path)
+    from agents.training.learner import Learner
+    from agents.training.trainer import env_specs
+
+    layout = env_specs(cfg)[0][0].build("steady").layout
+    learner = Learner(layout, cfg.maddpg, seed=0)
+    learner.maddpg.load_state_dict(saved["maddpg"])
+    critic_before = {k: v.clone() for k, v in learner.maddpg.critics.state_dict().items()}
+    learner.maddpg.restore_actors(saved["best"]["actors"])
+    for key, value in saved["best"]["actors"].items():
+        assert torch.equal(learner.maddpg.actors.state_dict()[key], value)
+        assert torch.equal(learner.maddpg.target_actors.state_dict()[key], value)
+    assert not learner.maddpg.opt_actor.state  # fresh Adam moments: no momentum from the excursion
+    for key, value in learner.maddpg.critics.state_dict().items():
+        assert torch.equal(value, critic_before[key])
