@@ -150,8 +150,9 @@ def _training_log(config: SuiteConfig, registry: str | None) -> tuple[list[dict[
             best = state.get("best") or {}
             if (best.get("iteration"), best.get("validation_return")) != (
                     metrics.get("selected_iteration"), metrics.get("validation_return")):
+                where = "holds a later run" if run.is_file() else "is not on this machine"
                 missing[f"{policy}/{scenario}"] = (f"no training curve: the run of {name} {model.version} "
-                                                   f"({run.parent}) is not on this machine")
+                                                   f"({run.parent}) {where}")
                 continue
             run_cfg = state["config"]  # env steps per iteration, as the trainer collects them
             per_iteration = (max(1, run_cfg["rollout_actors"]) * run_cfg["envs_per_actor"]

@@ -114,4 +114,7 @@ def test_training_curve_comes_only_from_the_run_that_made_the_model(tmp_path, mo
     torch.save({"best": {"iteration": 80.0, "validation_return": 2.0}, "evaluations": evaluations,
                 "config": run_config}, run / "checkpoint.pt")
     rows, missing = suites._training_log(config, str(registry))
+    assert rows == [] and "holds a later run" in missing["maddpg/web"]
+    (run / "checkpoint.pt").unlink()
+    rows, missing = suites._training_log(config, str(registry))
     assert rows == [] and "not on this machine" in missing["maddpg/web"]
