@@ -45,7 +45,7 @@ class MADDPG:
         self.target_actors = copy.deepcopy(self.actors).requires_grad_(False)
         self.target_critics = copy.deepcopy(self.critics).requires_grad_(False)
         self.target_twin = copy.deepcopy(self.twin).requires_grad_(False) if self.twin else None
-        self.opt_actor = torch.optim.Adam(self.actors.parameters(), lr=cfg.lr_actor)
+        self.opt_actor = self._actor_optimizer()
         self.opt_critic = torch.optim.Adam(self._critic_parameters(), lr=cfg.lr_critic)
         self.updates = 0
 
@@ -141,7 +141,7 @@ class MADDPG:
         """
         self.actors.load_state_dict(weights)
         self.target_actors.load_state_dict(weights)
-        self.opt_actor = torch.optim.Adam(self.actors.parameters(), lr=self.cfg.lr_actor)
+        self.opt_actor = self._actor_optimizer()
 
     @torch.no_grad()
     def soft_update(self) -> None:
@@ -181,6 +181,9 @@ class MADDPG:
         if self.twin is not None:
             self.twin.load_state_dict(state["twin"])
             self.target_twin.load_state_dict(state["target_twin"])
+
+    def _actor_optimizer(self) -> torch.optim.Adam:
+        return torch.optim.Adam(self.actors.parameters(), lr=self.cfg.lr_actor)
 
     def _critic_parameters(self) -> list[torch.nn.Parameter]:
         twin = list(self.twin.parameters()) if self.twin is not None else []

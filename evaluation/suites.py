@@ -150,7 +150,7 @@ def _training_log(config: SuiteConfig, registry: str | None) -> tuple[list[dict[
             best = state.get("best") or {}
             if (best.get("iteration"), best.get("validation_return")) != (
                     metrics.get("selected_iteration"), metrics.get("validation_return")):
-                where = "holds a later run" if run.is_file() else "is not on this machine"
+                where = "holds a later run" if state else "is not on this machine"
                 missing[f"{policy}/{scenario}"] = (f"no training curve: the run of {name} {model.version} "
                                                    f"({run.parent}) {where}")
                 continue

@@ -88,6 +88,10 @@ def test_restored_actors_act_like_the_kept_ones_while_the_critics_keep_learning(
     layout = env_specs(cfg)[0][0].build("steady").layout
     learner = Learner(layout, cfg.maddpg, seed=0)
     learner.maddpg.load_state_dict(saved["maddpg"])
+    with torch.no_grad():  # an excursion: the actors move away from the kept ones
+        for parameter in learner.maddpg.actors.parameters():
+            parameter.add_(1.0)
+    assert learner.maddpg.opt_actor.state  # the resumed Adam has moments to forget
     critic_before = {k: v.clone() for k, v in learner.maddpg.critics.state_dict().items()}
     learner.maddpg.restore_actors(saved["best"]["actors"])
     for key, value in saved["best"]["actors"].items():
